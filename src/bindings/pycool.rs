@@ -1,0 +1,202 @@
+//! Bindings for `game_with_pyo3.pycool`: the PyO3 workshop examples, thread-safe.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use pyo3::exceptions::{PyOverflowError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyString;
+
+use super::lock;
+use crate::engine::workshop;
+
+/// Sum of the squares of non-negative integers, exact (up to ``2**128 - 1``).
+///
+/// Raises ``ValueError("Input contains negative numbers")`` on a negative value,
+/// ``OverflowError`` when a value or the sum is too large, ``TypeError`` for
+/// non-integers.
+#[pyfunction]
+#[pyo3(signature = (input = Vec::new()))]
+pub fn sum_of_squares(input: Vec<i64>) -> PyResult<u128> {
+    Ok(workshop::sum_of_squares(&input)?)
+}
+
+fn finite(name: &str, value: f64) -> PyResult<f64> {
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(PyValueError::new_err(format!("{name} must be finite, got {value}")))
+    }
+}
+
+/// A point with read/write ``x`` and ``y`` (finite floats). Updates are atomic: a
+/// reader never sees half of a ``move_point``.
+#[pyclass(frozen, module = "game_with_pyo3.pycool")]
+pub struct Point {
+    xy: Mutex<(f64, f64)>,
+}
+
+#[pymethods]
+impl Point {
+    #[new]
+    fn new(x: f64, y: f64) -> PyResult<Self> {
+        Ok(Self { xy: Mutex::new((finite("x", x)?, finite("y", y)?)) })
+    }
+
+    #[getter]
+    fn x(&self) -> f64 {
+        lock(&self.xy).0
+    }
+    #[setter]
+    fn set_x(&self, value: f64) -> PyResult<()> {
+        lock(&self.xy).0 = finite("x", value)?;
+        Ok(())
+    }
+    #[getter]
+    fn y(&self) -> f64 {
+        lock(&self.xy).1
+    }
+    #[setter]
+    fn set_y(&self, value: f64) -> PyResult<()> {
+        lock(&self.xy).1 = finite("y", value)?;
+        Ok(())
+    }
+
+    /// Euclidean distance from ``(0, 0)``.
+    fn distance_from_origin(&self) -> f64 {
+        let (x, y) = *lock(&self.xy);
+        workshop::distance_from_origin(x, y)
+    }
+
+    fn __repr__(&self) -> String {
+        let (x, y) = *lock(&self.xy);
+        format!("Point(x={x:?}, y={y:?})")
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        other.cast::<Point>().is_ok_and(|o| *lock(&self.xy) == *lock(&o.get().xy))
+    }
+
+    fn __getnewargs__(&self) -> (f64, f64) {
+        *lock(&self.xy)
+    }
+}
+
+/// Move ``point`` by ``(dx, dy)`` in place, atomically.
+#[pyfunction]
+pub fn move_point(point: &Bound<'_, Point>, dx: f64, dy: f64) -> PyResult<()> {
+    let (dx, dy) = (finite("dx", dx)?, finite("dy", dy)?);
+    let mut xy = lock(&point.get().xy);
+    let moved = (finite("x", xy.0 + dx)?, finite("y", xy.1 + dy)?);
+    *xy = moved;
+    Ok(())
+}
+
+fn counter_overflow() -> PyErr {
+    PyOverflowError::new_err("counter would exceed 2**64 - 1")
+}
+
+/// A counter backed by an atomic integer: exact under any number of threads.
+#[pyclass(frozen, module = "game_with_pyo3.pycool")]
+pub struct FrozenCounter {
+    count: AtomicU64,
+}
+
+#[pymethods]
+impl FrozenCounter {
+    #[new]
+    #[pyo3(signature = (value = 0))]
+    fn new(value: u64) -> Self {
+        Self { count: AtomicU64::new(value) }
+    }
+
+    /// Add one; returns the new value.
+    fn increment(&self) -> PyResult<u64> {
+        self.count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_add(1))
+            .map(|previous| previous + 1)
+            .map_err(|_| counter_overflow())
+    }
+
+    fn get(&self) -> u64 {
+        self.count.load(Ordering::Acquire)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("FrozenCounter({})", self.get())
+    }
+
+    fn __getnewargs__(&self) -> (u64,) {
+        (self.get(),)
+    }
+}
+
+/// A counter guarded by a lock: exact under any number of threads.
+#[pyclass(frozen, module = "game_with_pyo3.pycool")]
+pub struct LockCounter {
+    count: Mutex<u64>,
+}
+
+#[pymethods]
+impl LockCounter {
+    #[new]
+    #[pyo3(signature = (value = 0))]
+    fn new(value: u64) -> Self {
+        Self { count: Mutex::new(value) }
+    }
+
+    /// Add one; returns the new value.
+    fn increment(&self) -> PyResult<u64> {
+        let mut count = lock(&self.count);
+        *count = count.checked_add(1).ok_or_else(counter_overflow)?;
+        Ok(*count)
+    }
+
+    fn get(&self) -> u64 {
+        *lock(&self.count)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("LockCounter({})", self.get())
+    }
+
+    fn __getnewargs__(&self) -> (u64,) {
+        (self.get(),)
+    }
+}
+
+/// Configuration built on first use, exactly once even when threads race.
+#[pyclass(frozen, module = "game_with_pyo3.pycool")]
+pub struct LazyConfig {
+    data: PyOnceLock<Py<PyString>>,
+    initializations: AtomicUsize,
+}
+
+#[pymethods]
+impl LazyConfig {
+    #[new]
+    fn new() -> Self {
+        Self { data: PyOnceLock::new(), initializations: AtomicUsize::new(0) }
+    }
+
+    /// The configuration data (``"Initialized Data"``), built on the first call.
+    fn get_data(&self, py: Python<'_>) -> Py<PyString> {
+        self.data
+            .get_or_init(py, || {
+                self.initializations.fetch_add(1, Ordering::SeqCst);
+                PyString::new(py, "Initialized Data").unbind()
+            })
+            .clone_ref(py)
+    }
+
+    /// How many times the data was built: 0 before ``get_data``, then 1 forever.
+    #[getter]
+    fn initializations(&self) -> usize {
+        self.initializations.load(Ordering::SeqCst)
+    }
+
+    fn __repr__(&self) -> String {
+        "LazyConfig()".to_owned()
+    }
+}

@@ -1,0 +1,210 @@
+//! Monte Carlo duels, split over threads without changing the result.
+//!
+//! Trial `i` draws from `DiceRng::for_task(seed, i)`, so which thread runs it does
+//! not matter: the same seed gives the same statistics for any thread count.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use super::character::{Ability, Character};
+use super::dice::DiceRng;
+use super::error::{Error, Result};
+
+pub const MAX_TRIALS: i64 = 100_000_000;
+pub const MAX_THREADS: i64 = 256;
+
+/// How often workers look at the cancel flag, in trials.
+const CANCEL_CHECK_EVERY: u64 = 256;
+/// How often the coordinating thread calls the caller's `poll`.
+const POLL_INTERVAL: Duration = Duration::from_millis(20);
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DuelStats {
+    pub trials: u64,
+    pub wins_a: u64,
+    pub wins_b: u64,
+    pub total_rounds: u64,
+    /// rounds -> number of duels that lasted that many rounds
+    pub rounds: BTreeMap<u32, u64>,
+}
+
+impl DuelStats {
+    #[must_use]
+    pub fn mean_rounds(&self) -> f64 {
+        if self.trials == 0 { 0.0 } else { self.total_rounds as f64 / self.trials as f64 }
+    }
+
+    fn merge(&mut self, other: Self) {
+        self.trials += other.trials;
+        self.wins_a += other.wins_a;
+        self.wins_b += other.wins_b;
+        self.total_rounds += other.total_rounds;
+        for (rounds, count) in other.rounds {
+            *self.rounds.entry(rounds).or_default() += count;
+        }
+    }
+}
+
+/// One duel to the fall on copies; returns (a won, rounds). A round is one attack
+/// by each side, the last round possibly cut short by a fall.
+fn duel_once(a: &Character, b: &Character, rng: &mut DiceRng) -> (bool, u32) {
+    let mut a = a.combat_copy();
+    let mut b = b.combat_copy();
+    let initiative_a = rng.die(20) as i32 + a.modifier(Ability::Dexterity);
+    let initiative_b = rng.die(20) as i32 + b.modifier(Ability::Dexterity);
+    let a_first = match initiative_a.cmp(&initiative_b) {
+        std::cmp::Ordering::Greater => true,
+        std::cmp::Ordering::Less => false,
+        std::cmp::Ordering::Equal => match a.score(Ability::Dexterity).cmp(&b.score(Ability::Dexterity)) {
+            std::cmp::Ordering::Greater => true,
+            std::cmp::Ordering::Less => false,
+            std::cmp::Ordering::Equal => rng.die(2) == 1,
+        },
+    };
+    let (first, second) = if a_first { (&mut a, &mut b) } else { (&mut b, &mut a) };
+    let mut rounds: u32 = 0;
+    let first_won = loop {
+        rounds = rounds.saturating_add(1);
+        first.strike(second, rng);
+        if !second.is_alive() {
+            break true;
+        }
+        second.strike(first, rng);
+        if !first.is_alive() {
+            break false;
+        }
+    };
+    (first_won == a_first, rounds)
+}
+
+fn run_range(a: &Character, b: &Character, seed: u64, range: std::ops::Range<u64>, cancel: &AtomicBool) -> Option<DuelStats> {
+    let mut stats = DuelStats::default();
+    for trial in range {
+        if trial % CANCEL_CHECK_EVERY == 0 && cancel.load(Ordering::Relaxed) {
+            return None;
+        }
+        let (a_won, rounds) = duel_once(a, b, &mut DiceRng::for_task(seed, trial));
+        stats.trials += 1;
+        if a_won { stats.wins_a += 1 } else { stats.wins_b += 1 }
+        stats.total_rounds += u64::from(rounds);
+        *stats.rounds.entry(rounds).or_default() += 1;
+    }
+    Some(stats)
+}
+
+/// Validate duel arguments; returns `(trials, threads)`.
+pub fn check_duel(a: &Character, b: &Character, trials: i64, threads: i64) -> Result<(u64, usize)> {
+    if !(1..=MAX_TRIALS).contains(&trials) {
+        return Err(Error::out_of_range("trials", format!("must be between 1 and {MAX_TRIALS}, got {trials}")));
+    }
+    if !(1..=MAX_THREADS).contains(&threads) {
+        return Err(Error::out_of_range("threads", format!("must be between 1 and {MAX_THREADS}, got {threads}")));
+    }
+    for c in [a, b] {
+        if !c.is_alive() {
+            return Err(Error::InvalidState { message: format!("{} has fallen and cannot duel", c.name()) });
+        }
+    }
+    Ok((trials as u64, threads as usize))
+}
+
+/// Run `trials` duels between copies of `a` and `b` on `threads` threads.
+///
+/// `poll` is called from the calling thread about every 20 ms while workers run;
+/// returning `true` cancels the simulation (`Error::Cancelled`).
+pub fn simulate_duel(
+    a: &Character,
+    b: &Character,
+    trials: i64,
+    seed: u64,
+    threads: i64,
+    poll: &mut dyn FnMut() -> bool,
+) -> Result<DuelStats> {
+    let (trials, threads) = check_duel(a, b, trials, threads)?;
+    let workers = threads.min(usize::try_from(trials).unwrap_or(usize::MAX));
+    let cancel = AtomicBool::new(false);
+    let finished = AtomicUsize::new(0);
+    let caller = thread::current();
+    let per_worker = trials.div_ceil(workers as u64);
+    let results: Vec<Option<DuelStats>> = thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers as u64)
+            .map(|w| {
+                let range = (w * per_worker).min(trials)..((w + 1) * per_worker).min(trials);
+                let (cancel, finished, caller) = (&cancel, &finished, &caller);
+                scope.spawn(move || {
+                    let out = run_range(a, b, seed, range, cancel);
+                    finished.fetch_add(1, Ordering::Release);
+                    caller.unpark();
+                    out
+                })
+            })
+            .collect();
+        while finished.load(Ordering::Acquire) < workers {
+            thread::park_timeout(POLL_INTERVAL);
+            if !cancel.load(Ordering::Relaxed) && poll() {
+                cancel.store(true, Ordering::Relaxed);
+            }
+        }
+        handles.into_iter().map(|h| h.join().unwrap_or(None)).collect()
+    });
+    if cancel.load(Ordering::Relaxed) {
+        return Err(Error::Cancelled);
+    }
+    let mut total = DuelStats::default();
+    for part in results {
+        total.merge(part.ok_or(Error::Cancelled)?);
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair() -> (Character, Character) {
+        (
+            Character::new("Fighter", 30, [16, 12, 14, 10, 10, 10]).unwrap(),
+            Character::new("Rogue", 24, [10, 18, 12, 10, 10, 10]).unwrap(),
+        )
+    }
+
+    #[test]
+    fn same_seed_same_result_for_any_thread_count() {
+        let (a, b) = pair();
+        let one = simulate_duel(&a, &b, 2_001, 9, 1, &mut || false).unwrap();
+        for threads in [2, 3, 7, 64] {
+            assert_eq!(simulate_duel(&a, &b, 2_001, 9, threads, &mut || false).unwrap(), one);
+        }
+        assert_eq!(one.wins_a + one.wins_b, 2_001);
+        assert_eq!(one.rounds.values().sum::<u64>(), 2_001);
+        assert_ne!(simulate_duel(&a, &b, 2_001, 10, 2, &mut || false).unwrap(), one);
+    }
+
+    #[test]
+    fn stronger_fighter_usually_wins() {
+        let strong = Character::new("Ogre", 200, [20, 10, 10, 10, 10, 10]).unwrap();
+        let weak = Character::new("Kobold", 5, [6, 10, 10, 10, 10, 10]).unwrap();
+        let stats = simulate_duel(&strong, &weak, 500, 1, 2, &mut || false).unwrap();
+        assert!(stats.wins_a > 490, "{stats:?}");
+    }
+
+    #[test]
+    fn cancel_stops_the_workers() {
+        let slow = Character::new("Wall", 10_000, [1, 1, 10, 10, 10, 10]).unwrap();
+        let start = std::time::Instant::now();
+        let result = simulate_duel(&slow, &slow, MAX_TRIALS, 0, 2, &mut || true);
+        assert_eq!(result, Err(Error::Cancelled));
+        assert!(start.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn arguments_are_checked() {
+        let (a, mut b) = pair();
+        assert!(matches!(check_duel(&a, &b, 0, 1), Err(Error::OutOfRange { argument: "trials", .. })));
+        assert!(matches!(check_duel(&a, &b, 1, 0), Err(Error::OutOfRange { argument: "threads", .. })));
+        b.take_damage(1_000).unwrap();
+        assert!(matches!(check_duel(&a, &b, 1, 1), Err(Error::InvalidState { .. })));
+    }
+}

@@ -1,0 +1,49 @@
+//! The one error type of the engine. Bindings map each variant to one Python
+//! exception class in a single `From<Error> for PyErr`.
+
+use std::fmt;
+
+/// Everything the engine can refuse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// An argument is outside its documented range; `argument` names it.
+    OutOfRange { argument: &'static str, message: String },
+    /// Dice notation could not be parsed; `position` is a 0-based character offset.
+    Notation { position: usize, message: String },
+    /// An arithmetic result does not fit the engine's integer types.
+    Overflow { message: String },
+    /// The operation is not allowed in the current state (e.g. a fallen attacker).
+    InvalidState { message: String },
+    /// `sum_of_squares` was given a negative number (the workshop's exact message).
+    NegativeInput,
+    /// A long computation was asked to stop before it finished.
+    Cancelled,
+}
+
+impl Error {
+    pub(crate) fn out_of_range(argument: &'static str, message: impl Into<String>) -> Self {
+        Self::OutOfRange { argument, message: message.into() }
+    }
+
+    pub(crate) fn notation(position: usize, message: impl Into<String>) -> Self {
+        Self::Notation { position, message: message.into() }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::OutOfRange { argument, message } => write!(f, "{argument} {message}"),
+            Self::Notation { position, message } => {
+                write!(f, "{message} at position {position}")
+            }
+            Self::Overflow { message } | Self::InvalidState { message } => f.write_str(message),
+            Self::NegativeInput => f.write_str("Input contains negative numbers"),
+            Self::Cancelled => f.write_str("the computation was cancelled"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T> = std::result::Result<T, Error>;

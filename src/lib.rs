@@ -1,0 +1,31 @@
+//! game_with_pyo3: a pure-Rust dice and character engine (`engine`) and its thin
+//! Python bindings (`bindings`), exported as the private module `game_with_pyo3._core`.
+
+pub mod bindings;
+pub mod engine;
+
+use pyo3::prelude::*;
+
+/// Private native module; import `game_with_pyo3.dnd` and `game_with_pyo3.pycool`.
+#[pymodule]
+mod _core {
+    #[pymodule_export]
+    use crate::bindings::dnd::{
+        _restore_attack_result, _restore_character, _restore_duel_stats, _restore_roll, _restore_roller, AttackResult,
+        DuelStats, PyCharacter, Roll, Roller, roll, roll_dice, simulate_duel,
+    };
+    #[pymodule_export]
+    use crate::bindings::errors::NotationError;
+    #[pymodule_export]
+    use crate::bindings::pycool::{FrozenCounter, LazyConfig, LockCounter, Point, move_point, sum_of_squares};
+
+    use pyo3::prelude::*;
+
+    #[pymodule_init]
+    fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+        m.add("MAX_DICE", crate::engine::dice::MAX_DICE)?;
+        m.add("MAX_HEALTH", crate::engine::character::MAX_HEALTH)?;
+        Ok(())
+    }
+}
