@@ -419,12 +419,13 @@ impl PyCharacter {
         Ok(lock(&self.state).take_damage(amount)?)
     }
 
-    fn __repr__(&self) -> String {
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let c = self.snapshot();
         let s = c.scores();
+        let name = pyo3::types::PyString::new(py, c.name()).repr()?;
         let mut text = format!(
-            "Character({:?}, health={}, strength={}, dexterity={}, constitution={}, intelligence={}, wisdom={}, charisma={})",
-            c.name(),
+            "Character({}, health={}, strength={}, dexterity={}, constitution={}, intelligence={}, wisdom={}, charisma={})",
+            name,
             c.max_health(),
             s[0],
             s[1],
@@ -436,7 +437,7 @@ impl PyCharacter {
         if c.health() != c.max_health() {
             text.push_str(&format!(" [health {}/{}]", c.health(), c.max_health()));
         }
-        text
+        Ok(text)
     }
 
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {

@@ -17,7 +17,7 @@ use crate::engine::workshop;
 /// ``OverflowError`` when a value or the sum is too large, ``TypeError`` for
 /// non-integers.
 #[pyfunction]
-#[pyo3(signature = (input = Vec::new()))]
+#[pyo3(signature = (input = Vec::new()), text_signature = "(input=[])")]
 pub fn sum_of_squares(input: Vec<i64>) -> PyResult<u128> {
     Ok(workshop::sum_of_squares(&input)?)
 }

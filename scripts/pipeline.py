@@ -1,0 +1,161 @@
+"""Shared knowledge of the release pipeline: versions, the artifact manifest and
+PyPI's platform-tag rules. Every stage imports this module, so the workflow, the
+rehearsal and the tests can never disagree."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.tags import parse_tag
+from packaging.utils import parse_sdist_filename, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
+
+ROOT = Path(__file__).resolve().parent.parent
+MANIFEST = Path(__file__).resolve().parent / "manifest.toml"
+DIST_NAME = "game-with-pyo3"
+FILE_STEM = "game_with_pyo3"
+ABI3_TAG = "cp310-abi3"
+FREE_THREADED = {"cp314t": "cp314-cp314t", "cp315t": "cp315-cp315t"}
+FREE_THREADED_INTERPRETERS = {"cp314t": "python3.14t", "cp315t": "python3.15t"}
+
+# PyPI's allow-list (warehouse): anything else — every freebsd_*, plain linux_* —
+# is refused with HTTP 400 after the files before it were already published.
+_PYPI_PLATFORM = re.compile(
+    r"^(any|win32|win_amd64|win_arm64|linux_armv6l|linux_armv7l"
+    r"|manylinux1_(x86_64|i686)|manylinux2010_(x86_64|i686)"
+    r"|manylinux2014_(x86_64|i686|aarch64|armv7l|ppc64|ppc64le|s390x)"
+    r"|manylinux_\d+_\d+_\w+|musllinux_\d+_\d+_\w+|macosx_\d+_\d+_\w+"
+    r"|ios_\d+_\d+_\w+|android_\d+_\w+|pyemscripten_\d+_\d+_\w+)$"
+)
+
+
+class PipelineError(Exception):
+    """A stage refused to go on; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Target:
+    id: str
+    rust: str
+    platform: str
+    abis: tuple[str, ...]
+    pypi: bool
+    local: bool
+    ci_build: str
+    ci_test: str
+    ci_test_runner: str
+    ci_test_image: str | None = None
+    qemu: str | None = None
+
+    def wheel_tags(self) -> list[str]:
+        tags = []
+        for abi in self.abis:
+            python_abi = ABI3_TAG if abi == "abi3" else FREE_THREADED[abi]
+            tags.append(f"{python_abi}-{self.platform}")
+        return tags
+
+
+def load_targets(path: Path = MANIFEST) -> list[Target]:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    targets = []
+    for row in data["target"]:
+        row = {**row, "abis": tuple(row["abis"])}
+        targets.append(Target(**row))
+    ids = [t.id for t in targets]
+    if len(set(ids)) != len(ids):
+        raise PipelineError(f"duplicate target ids in {path}")
+    for target in targets:
+        for abi in target.abis:
+            if abi != "abi3" and abi not in FREE_THREADED:
+                raise PipelineError(f"{target.id}: unknown abi {abi!r}")
+        platforms_ok = all(is_pypi_platform(p) for p in target.platform.split("."))
+        if target.pypi and not platforms_ok:
+            raise PipelineError(f"{target.id}: platform {target.platform} is marked for PyPI "
+                                "but PyPI refuses that tag")
+    return targets
+
+
+def host_target(targets: list[Target]) -> Target:
+    return next(t for t in targets if t.id == "linux-x86_64")
+
+
+def cargo_version(root: Path = ROOT) -> str:
+    data = tomllib.loads((root / "Cargo.toml").read_text(encoding="utf-8"))
+    return str(data["package"]["version"])
+
+
+def python_version(cargo: str) -> str:
+    """The PEP 440 spelling of a Cargo (SemVer) version: 1.2.0-rc.1 -> 1.2.0rc1."""
+    try:
+        return str(Version(cargo))
+    except InvalidVersion as err:
+        raise PipelineError(f"Cargo version {cargo!r} has no PEP 440 spelling") from err
+
+
+def project_version(root: Path = ROOT) -> str:
+    return python_version(cargo_version(root))
+
+
+def is_pypi_platform(tag: str) -> bool:
+    return bool(_PYPI_PLATFORM.match(tag))
+
+
+def pypi_accepts(filename: str) -> bool:
+    """Whether PyPI would accept this artifact's platform tags."""
+    if filename.endswith(".tar.gz"):
+        return True
+    _, _, _, tags = parse_wheel_filename(filename)
+    return all(is_pypi_platform(tag.platform) for tag in tags)
+
+
+def wheel_name(version: str, tag: str) -> str:
+    return f"{FILE_STEM}-{version}-{tag}.whl"
+
+
+def sdist_name(version: str) -> str:
+    return f"{FILE_STEM}-{version}.tar.gz"
+
+
+def expected_artifacts(version: str, targets: list[Target]) -> set[str]:
+    names = {sdist_name(version)}
+    for target in targets:
+        names.update(wheel_name(version, tag) for tag in target.wheel_tags())
+    return names
+
+
+def artifact_version(filename: str) -> str:
+    if filename.endswith(".whl"):
+        return str(parse_wheel_filename(filename)[1])
+    if filename.endswith(".tar.gz"):
+        return str(parse_sdist_filename(filename)[1])
+    raise PipelineError(f"{filename}: not a wheel or an sdist")
+
+
+def target_of(filename: str, targets: list[Target]) -> Target | None:
+    if not filename.endswith(".whl"):
+        return None
+    platform = filename.removesuffix(".whl").split("-")[-1]
+    return next((t for t in targets if t.platform == platform), None)
+
+
+def is_free_threaded(filename: str) -> bool:
+    if not filename.endswith(".whl"):
+        return False
+    _, _, _, tags = parse_wheel_filename(filename)
+    return any(tag.abi.endswith("t") and tag.abi != "abi3" for tag in tags)
+
+
+def python_tag_set(tag: str) -> set[str]:
+    return {str(t) for t in parse_tag(tag)}
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

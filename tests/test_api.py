@@ -1,0 +1,110 @@
+"""The public surface: exports, docstrings, signatures, CLI, free-threading."""
+
+from __future__ import annotations
+
+import inspect
+import pickle
+import subprocess
+import sys
+import sysconfig
+
+import game_with_pyo3
+import pytest
+from game_with_pyo3 import __main__ as cli
+from game_with_pyo3 import dnd, pycool
+
+
+def test_version_matches_metadata() -> None:
+    from importlib.metadata import version
+
+    assert game_with_pyo3.__version__ == version("game-with-pyo3")
+
+
+def test_native_module_is_private() -> None:
+    assert game_with_pyo3.__all__ == ["__version__", "dnd", "pycool"]
+    for module in (dnd, pycool):
+        for name in module.__all__:
+            obj = getattr(module, name)
+            # Classes name their public module so pickle and repr point there.
+            if inspect.isclass(obj):
+                assert obj.__module__ == module.__name__, name
+
+
+PUBLIC = [getattr(m, n) for m in (dnd, pycool) for n in m.__all__ if not n.startswith("MAX")]
+
+
+@pytest.mark.parametrize("obj", PUBLIC, ids=lambda o: o.__name__)
+def test_everything_has_a_docstring(obj: object) -> None:
+    assert (obj.__doc__ or "").strip()
+
+
+@pytest.mark.parametrize(
+    ("func", "text"),
+    [
+        (dnd.roll_dice, "(num_dice, sides, *, seed=None)"),
+        (dnd.roll, "(expression, *, seed=None)"),
+        (dnd.simulate_duel, "(a, b, *, trials=10000, seed=None, threads=None)"),
+        (dnd.Roller, "(seed=None)"),
+        (dnd.Character, "(name, health, strength, dexterity=10, constitution=10, "
+                        "intelligence=10, wisdom=10, charisma=10)"),
+        (dnd.Character.attack, "(self, /, target, *, roller=None)"),
+        (pycool.sum_of_squares, "(input=[])"),
+        (pycool.Point, "(x, y)"),
+        (pycool.move_point, "(point, dx, dy)"),
+    ],
+)
+def test_signatures(func: object, text: str) -> None:
+    assert str(inspect.signature(func)) == text  # type: ignore[arg-type]
+
+
+def test_help_shows_signature_and_doc() -> None:
+    import pydoc
+
+    page = pydoc.render_doc(dnd.roll_dice, renderer=pydoc.plaintext)
+    assert "roll_dice(num_dice, sides, *, seed=None)" in page
+    assert "2**31 - 1" in page
+
+
+def test_exception_pickles() -> None:
+    with pytest.raises(dnd.NotationError) as info:
+        dnd.roll("1d")
+    again = pickle.loads(pickle.dumps(info.value))
+    assert str(again) == str(info.value)
+
+
+def test_module_never_enables_the_gil() -> None:
+    code = "import sys, game_with_pyo3.dnd; print(getattr(sys, '_is_gil_enabled', lambda: True)())"
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    if sysconfig.get_config_var("Py_GIL_DISABLED"):
+        assert out.stdout.strip() == "False"
+    else:
+        assert out.stdout.strip() == "True"
+
+
+def test_cli_roll(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["roll", "4d6kh3", "--seed", "11"]) == 0
+    assert capsys.readouterr().out.strip() == str(dnd.roll("4d6kh3", seed=11))
+
+
+def test_cli_duel(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["duel", "--trials", "500", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    stats = dnd.simulate_duel(dnd.Character("Fighter", 30, 16, 12), dnd.Character("Rogue", 24, 10, 18),
+                              trials=500, seed=1)
+    assert f"Fighter wins {stats.wins_a}" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["roll", "4d"], ["roll", "1d6", "--seed", "-3"], ["duel", "--a", "X:0:10:10"],
+     ["duel", "--a", "nonsense"], ["duel", "--trials", "0"]],
+)
+def test_cli_errors_are_messages(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(argv) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_python_dash_m() -> None:
+    out = subprocess.run([sys.executable, "-m", "game_with_pyo3", "roll", "2d6", "--seed", "3"],
+                         check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == str(dnd.roll("2d6", seed=3))

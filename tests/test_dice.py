@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import pytest
+from game_with_pyo3 import dnd
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reference_rng import ReferenceDice
+
+SIDES_MAX = 2**31 - 1
+
+
+@pytest.mark.parametrize(
+    ("seed", "count", "sides"),
+    [(42, 10, 20), (0, 5, SIDES_MAX), (2**64 - 1, 50, 6), (7, 200, 3), (123, 30, 1000)],
+)
+def test_seeded_rolls_match_the_documented_algorithm(seed: int, count: int, sides: int) -> None:
+    assert dnd.roll_dice(count, sides, seed=seed) == ReferenceDice(seed).dice(count, sides)
+
+
+def test_pinned_test_vectors() -> None:
+    # These numbers are part of the public contract: a seed gives these dice forever.
+    assert dnd.roll_dice(10, 20, seed=42) == [11, 12, 10, 7, 1, 19, 14, 19, 3, 15]
+    assert dnd.roll_dice(5, SIDES_MAX, seed=0) == [
+        2077896894, 563308495, 1394487618, 73537091, 1777009076,
+    ]
+
+
+@given(
+    count=st.integers(0, 300),
+    sides=st.one_of(st.integers(1, 100), st.integers(1, SIDES_MAX)),
+    seed=st.integers(0, 2**64 - 1),
+)
+def test_values_are_in_range_and_reproducible(count: int, sides: int, seed: int) -> None:
+    dice = dnd.roll_dice(count, sides, seed=seed)
+    assert len(dice) == count
+    assert all(1 <= d <= sides for d in dice)
+    assert dice == dnd.roll_dice(count, sides, seed=seed)
+
+
+def test_unseeded_rolls_vary() -> None:
+    assert len({tuple(dnd.roll_dice(8, 1000)) for _ in range(5)}) > 1
+
+
+def test_large_request_near_the_limit() -> None:
+    dice = dnd.roll_dice(1_000_000, 6, seed=1)
+    assert len(dice) == 1_000_000
+    assert set(dice) == {1, 2, 3, 4, 5, 6}
+    assert dnd.roll_dice(dnd.MAX_DICE, 1) == [1] * dnd.MAX_DICE
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error", "match"),
+    [
+        ((-1, 6), {}, ValueError, "num_dice"),
+        ((dnd.MAX_DICE + 1, 6), {}, ValueError, "num_dice"),
+        ((2**62, 6), {}, ValueError, "num_dice"),
+        ((2**70, 6), {}, OverflowError, "num_dice"),
+        ((1, 0), {}, ValueError, "sides"),
+        ((1, -5), {}, ValueError, "sides"),
+        ((1, 2**31), {}, ValueError, "sides"),
+        ((1, 6), {"seed": -1}, OverflowError, "seed"),
+        ((1, 6), {"seed": 2**64}, OverflowError, "seed"),
+        (("3", 6), {}, TypeError, "num_dice"),
+        ((3, 6.0), {}, TypeError, "sides"),
+        ((3, 6), {"seed": "x"}, TypeError, "seed"),
+        ((3, None), {}, TypeError, "sides"),
+    ],
+)
+def test_bad_arguments(args: tuple[object, ...], kwargs: dict[str, object],
+                       error: type[Exception], match: str) -> None:
+    with pytest.raises(error, match=match):
+        dnd.roll_dice(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def test_seed_is_keyword_only() -> None:
+    with pytest.raises(TypeError):
+        dnd.roll_dice(1, 6, 3)  # type: ignore[misc]

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import pickle
+import threading
+import time
+
+import pytest
+from game_with_pyo3 import dnd
+
+
+def pair() -> tuple[dnd.Character, dnd.Character]:
+    return dnd.Character("Fighter", 30, 16, 12, 14), dnd.Character("Rogue", 24, 10, 18, 12)
+
+
+def test_statistics_are_consistent() -> None:
+    a, b = pair()
+    stats = dnd.simulate_duel(a, b, trials=5_000, seed=1)
+    assert stats.trials == 5_000
+    assert stats.wins_a + stats.wins_b == 5_000
+    assert sum(stats.rounds.values()) == 5_000
+    mean = sum(r * n for r, n in stats.rounds.items()) / 5_000
+    assert stats.mean_rounds == pytest.approx(mean)
+    assert min(stats.rounds) >= 1
+    assert stats.win_rate_a == pytest.approx(stats.wins_a / 5_000)
+
+
+def test_originals_are_untouched() -> None:
+    a, b = pair()
+    a.take_damage(3)
+    b.defend()
+    before = (repr(a), repr(b), b.is_defending)
+    dnd.simulate_duel(a, b, trials=1_000, seed=2)
+    assert (repr(a), repr(b), b.is_defending) == before
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3, 8])
+def test_same_seed_same_result_whatever_the_thread_count(threads: int) -> None:
+    a, b = pair()
+    reference = dnd.simulate_duel(a, b, trials=3_001, seed=77, threads=1)
+    stats = dnd.simulate_duel(a, b, trials=3_001, seed=77, threads=threads)
+    assert (stats.wins_a, stats.wins_b, stats.rounds) == (
+        reference.wins_a, reference.wins_b, reference.rounds,
+    )
+
+
+def test_stronger_side_wins_more() -> None:
+    ogre = dnd.Character("Ogre", 80, 20, 8)
+    kobold = dnd.Character("Kobold", 8, 6, 14)
+    stats = dnd.simulate_duel(ogre, kobold, trials=2_000, seed=3)
+    assert stats.wins_a > 1_950
+    swapped = dnd.simulate_duel(kobold, ogre, trials=2_000, seed=3)
+    assert swapped.wins_b > 1_950
+
+
+def test_runs_without_holding_the_interpreter() -> None:
+    a, b = dnd.Character("Wall", 10_000, 1, 1), dnd.Character("Wall2", 10_000, 1, 1)
+    ticks = 0
+    stop = threading.Event()
+
+    def count() -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+
+    counter = threading.Thread(target=count)
+    counter.start()
+    try:
+        start = time.perf_counter()
+        dnd.simulate_duel(a, b, trials=600, seed=0, threads=1)
+        elapsed = time.perf_counter() - start
+    finally:
+        stop.set()
+        counter.join(timeout=10)
+    assert elapsed > 0.05, "the workload is too small to tell"
+    assert ticks > 10_000
+
+
+def test_pickle() -> None:
+    stats = dnd.simulate_duel(*pair(), trials=100, seed=1)
+    again = pickle.loads(pickle.dumps(stats))
+    assert (again.trials, again.wins_a, again.rounds, again.mean_rounds) == (
+        stats.trials, stats.wins_a, stats.rounds, stats.mean_rounds,
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"trials": 0}, ValueError, "trials"),
+        ({"trials": -5}, ValueError, "trials"),
+        ({"trials": 10**9}, ValueError, "trials"),
+        ({"threads": 0}, ValueError, "threads"),
+        ({"threads": 100_000}, ValueError, "threads"),
+        ({"seed": -1}, OverflowError, "seed"),
+        ({"seed": 2**64}, OverflowError, "seed"),
+        ({"trials": 1.5}, TypeError, "trials"),
+        ({"threads": "2"}, TypeError, "threads"),
+    ],
+)
+def test_bad_arguments(kwargs: dict[str, object], error: type[Exception], match: str) -> None:
+    with pytest.raises(error, match=match):
+        dnd.simulate_duel(*pair(), **kwargs)  # type: ignore[arg-type]
+
+
+def test_fallen_or_wrong_combatants() -> None:
+    a, b = pair()
+    b.take_damage(1_000)
+    with pytest.raises(ValueError, match="fallen"):
+        dnd.simulate_duel(a, b)
+    with pytest.raises(TypeError):
+        dnd.simulate_duel(a, "Rogue")  # type: ignore[arg-type]
