@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""Build stage: the sdist, the wheels of the manifest, and a wheel from the sdist.
+
+    build.py [--out DIR] [--all-platforms | --target ID ...] [--clean]
+
+Host mode builds the linux-x86_64 row (cp310-abi3, cp314t, cp315t) with a portable
+manylinux2014 tag through `maturin --zig`; `--all-platforms` builds every row marked
+`local` in scripts/manifest.toml. Windows rows cannot be built here (the MSVC runtime
+is unreachable) and are reported, never faked. Every build is the release profile
+with `--locked`. Finally the sdist is unpacked and built again: a wheel from it
+proves the sdist is complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pipeline import (  # noqa: E402
+    FREE_THREADED_INTERPRETERS,
+    ROOT,
+    PipelineError,
+    Target,
+    artifact_version,
+    host_target,
+    load_targets,
+    project_version,
+    sdist_name,
+    tool_env,
+)
+
+
+@dataclass
+class BuildReport:
+    out: Path
+    version: str
+    built: list[str] = field(default_factory=list)
+    not_buildable: list[str] = field(default_factory=list)
+    sdist_wheel: str | None = None
+    seconds: float = 0.0
+
+
+def _run(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> None:
+    print("    $", " ".join(cmd), flush=True)
+    result = subprocess.run(cmd, cwd=cwd, env=env or tool_env(), check=False,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if result.returncode != 0:
+        sys.stdout.write(result.stdout[-4000:])
+        raise PipelineError(f"command failed (exit {result.returncode}): {' '.join(cmd)}")
+
+
+def require_tools(*names: str) -> None:
+    path = tool_env()["PATH"]
+    missing = [n for n in names if shutil.which(n, path=path) is None]
+    if missing:
+        raise PipelineError(f"missing tool(s): {', '.join(missing)} — run "
+                            "`python3 scripts/dev.py setup` and use .venv/bin on PATH")
+
+
+def check_out_dir(out: Path, version: str, clean: bool) -> None:
+    if clean and out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    stale = []
+    for path in sorted(out.iterdir()):
+        try:
+            same = artifact_version(path.name) == version
+        except PipelineError:
+            same = True  # not an artifact (SHA256SUMS, reports): rewritten later
+        if not same:
+            stale.append(path.name)
+    if stale:
+        raise PipelineError(f"{out} holds artifacts of another version ({', '.join(stale)}); "
+                            "remove them or pass --clean")
+
+
+def _installed_rust_targets() -> set[str]:
+    result = subprocess.run(["rustup", "target", "list", "--installed"], check=False,
+                            capture_output=True, text=True)
+    return set(result.stdout.split())
+
+
+def compatibility_args(target: Target) -> list[str]:
+    if target.platform.startswith("manylinux2014"):
+        return ["--zig", "--compatibility", "manylinux2014"]
+    if target.platform.startswith("musllinux_1_2"):
+        return ["--zig", "--compatibility", "musllinux_1_2"]
+    if target.id.startswith(("macos", "freebsd")):
+        return ["--zig"]
+    return []
+
+
+def build_target(target: Target, out: Path, report: BuildReport) -> None:
+    if not target.local:
+        report.not_buildable.append(f"{target.id}: needs {target.ci_build} (MSVC); built in CI only")
+        return
+    host = platform.machine() == "x86_64" and sys.platform == "linux"
+    if not host:
+        raise PipelineError("local builds are set up for x86_64 Linux hosts")
+    if target.rust not in _installed_rust_targets():
+        _run(["rustup", "target", "add", target.rust])
+    env = tool_env()
+    if target.id.startswith("freebsd"):
+        # maturin reads the FreeBSD release from `uname -r` unless told; the tag must
+        # say the release the wheel is for.
+        release = target.platform.removeprefix("freebsd_").removesuffix("_amd64")
+        major, minor, kind = release.split("_")
+        env["MATURIN_FREEBSD_VERSION"] = f"{major}.{minor}-{kind.upper()}"
+    for abi in target.abis:
+        before = set(out.iterdir())
+        cmd = ["maturin", "build", "--release", "--locked", "--out", str(out),
+               "--target", target.rust, *compatibility_args(target)]
+        if abi in FREE_THREADED_INTERPRETERS:
+            cmd += ["-i", FREE_THREADED_INTERPRETERS[abi]]
+        start = time.monotonic()
+        _run(cmd, env=env)
+        made = sorted(p.name for p in set(out.iterdir()) - before)
+        print(f"    built {', '.join(made) or '(nothing new)'} in {time.monotonic() - start:.0f}s")
+        report.built.extend(made)
+
+
+def build_sdist(out: Path, report: BuildReport) -> Path:
+    _run(["maturin", "sdist", "--out", str(out)])
+    sdist = out / sdist_name(report.version)
+    if not sdist.exists():
+        raise PipelineError(f"maturin sdist did not produce {sdist.name}")
+    report.built.append(sdist.name)
+    return sdist
+
+
+def wheel_from_sdist(sdist: Path, reference: Path | None, report: BuildReport) -> None:
+    """Unpack the sdist alone and build it: a missing file fails here, not for users."""
+    with tempfile.TemporaryDirectory(prefix="gwp-sdist-") as tmp:
+        with tarfile.open(sdist) as archive:
+            archive.extractall(tmp, filter="data")
+        (source,) = Path(tmp).iterdir()
+        wheels = Path(tmp) / "wheels"
+        _run(["maturin", "build", "--release", "--locked", "--out", str(wheels),
+              *compatibility_args(host_target(load_targets()))], cwd=source)
+        (wheel,) = wheels.glob("*.whl")
+        report.sdist_wheel = wheel.name
+        if reference is not None:
+            ours = sorted(zipfile.ZipFile(wheel).namelist())
+            theirs = sorted(zipfile.ZipFile(reference).namelist())
+            if ours != theirs:
+                raise PipelineError(f"the wheel built from {sdist.name} differs in content from "
+                                    f"{reference.name}: {sorted(set(ours) ^ set(theirs))}")
+
+
+def run(out: Path, targets: list[Target], *, clean: bool = False,
+        sdist_check: bool = True) -> BuildReport:
+    require_tools("maturin", "cargo", "rustup")
+    version = project_version()
+    start = time.monotonic()
+    report = BuildReport(out=out, version=version)
+    check_out_dir(out, version, clean)
+    print(f"==> build {version} into {out}: {', '.join(t.id for t in targets)}", flush=True)
+    sdist = build_sdist(out, report)
+    for target in targets:
+        print(f"--> {target.id}", flush=True)
+        build_target(target, out, report)
+    if sdist_check:
+        abi3 = sorted(out.glob("*-cp310-abi3-manylinux2014_x86_64*.whl"))
+        wheel_from_sdist(sdist, abi3[0] if abi3 else None, report)
+        print(f"    sdist builds: {report.sdist_wheel}")
+    report.seconds = time.monotonic() - start
+    return report
+
+
+def select_targets(all_platforms: bool, ids: list[str]) -> list[Target]:
+    targets = load_targets()
+    if ids:
+        known = {t.id: t for t in targets}
+        unknown = [i for i in ids if i not in known]
+        if unknown:
+            raise PipelineError(f"unknown target(s) {unknown}; known: {sorted(known)}")
+        return [known[i] for i in ids]
+    if all_platforms:
+        return targets
+    return [host_target(targets)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=ROOT / "dist")
+    parser.add_argument("--all-platforms", action="store_true")
+    parser.add_argument("--target", action="append", default=[], dest="targets")
+    parser.add_argument("--clean", action="store_true", help="empty --out first")
+    parser.add_argument("--no-sdist-check", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        targets = select_targets(args.all_platforms, args.targets)
+        report = run(args.out, targets, clean=args.clean, sdist_check=not args.no_sdist_check)
+    except PipelineError as err:
+        print(f"build: {err}", file=sys.stderr)
+        return 1
+    for line in report.not_buildable:
+        print(f"    not built here: {line}")
+    print(f"==> build: {len(report.built)} artifacts in {report.seconds:.0f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,229 @@
+#!/usr/bin/env python3
+"""Release gate: decide whether a directory of artifacts may be released.
+
+    gate.py DIST [--scope host|local|release] [--tag vX.Y.Z]
+
+Rules, each reported with the artifact it concerns:
+  manifest    exactly the expected artifacts for the scope — nothing missing, nothing extra
+  version     every artifact's version equals Cargo.toml's (and the tag's, if given)
+  contents    each wheel holds the package, its stubs and one native module of the right ABI
+  pypi-tags   artifacts PyPI would refuse (freebsd_*, plain linux_*) are split off into the
+              release-assets set; they can never reach a PyPI upload
+  twine       `twine check --strict` (metadata, README rendering)
+  abi3audit   `abi3audit --strict` on abi3 wheels
+  auditwheel  `auditwheel show` on Linux wheels: the expected policy, no external libraries
+  check-wheel-contents
+Writes DIST/SHA256SUMS, DIST/pypi.txt and DIST/release-only.txt on success.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pipeline import (  # noqa: E402
+    PipelineError,
+    Target,
+    artifact_version,
+    expected_artifacts,
+    host_target,
+    is_free_threaded,
+    load_targets,
+    project_version,
+    pypi_accepts,
+    sha256,
+    tool_env,
+)
+
+ARTIFACT_SUFFIXES = (".whl", ".tar.gz")
+GATE_OUTPUTS = ("SHA256SUMS", "pypi.txt", "release-only.txt")
+PACKAGE_FILES = {
+    "game_with_pyo3/__init__.py",
+    "game_with_pyo3/__main__.py",
+    "game_with_pyo3/dnd.py",
+    "game_with_pyo3/pycool.py",
+    "game_with_pyo3/_core.pyi",
+    "game_with_pyo3/py.typed",
+}
+
+
+@dataclass
+class GateResult:
+    problems: list[str] = field(default_factory=list)
+    pypi: list[str] = field(default_factory=list)
+    release_only: list[str] = field(default_factory=list)
+    checks: dict[str, list[str]] = field(default_factory=dict)
+
+    def passed(self, name: str, check: str) -> None:
+        self.checks.setdefault(name, []).append(check)
+
+
+def scope_targets(scope: str, targets: list[Target]) -> list[Target]:
+    if scope == "host":
+        return [host_target(targets)]
+    if scope == "local":
+        return [t for t in targets if t.local]
+    if scope == "release":
+        return targets
+    raise PipelineError(f"unknown scope {scope!r} (host, local or release)")
+
+
+def check_manifest(names: list[str], expected: set[str]) -> list[str]:
+    present = set(names)
+    problems = [f"manifest: {n} is missing" for n in sorted(expected - present)]
+    problems += [f"manifest: {n} is not expected in this release" for n in sorted(present - expected)]
+    return problems
+
+
+def check_versions(names: list[str], version: str, tag: str | None) -> list[str]:
+    problems = []
+    if tag is not None and tag != f"v{version}":
+        problems.append(f"version: tag {tag} does not match Cargo.toml's version {version} "
+                        f"(expected tag v{version})")
+    for name in names:
+        try:
+            found = artifact_version(name)
+        except (PipelineError, ValueError) as err:
+            problems.append(f"version: {name}: cannot read a version ({err})")
+            continue
+        if found != version:
+            problems.append(f"version: {name} is version {found}, Cargo.toml says {version}")
+    return problems
+
+
+def split_for_pypi(names: list[str]) -> tuple[list[str], list[str]]:
+    """(files PyPI accepts, files only for the GitHub Release); sdist sorts last."""
+    pypi = [n for n in names if pypi_accepts(n)]
+    pypi.sort(key=lambda n: (n.endswith(".tar.gz"), n))
+    return pypi, sorted(n for n in names if not pypi_accepts(n))
+
+
+def check_wheel_contents(path: Path) -> list[str]:
+    names = set(zipfile.ZipFile(path).namelist())
+    problems = [f"contents: {path.name} lacks {f}" for f in sorted(PACKAGE_FILES - names)]
+    native = [n for n in names if re.match(r"game_with_pyo3/_core\..*(so|pyd)$", n)]
+    if len(native) != 1:
+        problems.append(f"contents: {path.name} has {len(native)} native modules: {native}")
+    elif is_free_threaded(path.name):
+        if "t-" not in native[0] and not native[0].endswith("t.pyd") and "t-win" not in native[0]:
+            problems.append(f"contents: {path.name} carries {native[0]}, not a free-threaded build")
+    elif "abi3" in path.name and not (native[0].endswith(".abi3.so") or native[0].endswith(".pyd")):
+        problems.append(f"contents: {path.name} carries {native[0]}, not an abi3 module")
+    stray = [n for n in names if n.startswith(("tests/", "scripts/", "src/"))]
+    if stray:
+        problems.append(f"contents: {path.name} ships source-tree files {stray[:3]}")
+    return problems
+
+
+def expected_policy(name: str) -> str | None:
+    platform = name.removesuffix(".whl").split("-")[-1]
+    for tag in platform.split("."):
+        if tag.startswith(("manylinux_", "musllinux_")):
+            return tag
+    return None
+
+
+def _tool(cmd: list[str]) -> tuple[int, str]:
+    result = subprocess.run(cmd, env=tool_env(), check=False, capture_output=True, text=True)
+    return result.returncode, result.stdout + result.stderr
+
+
+def check_auditwheel(path: Path) -> list[str]:
+    policy = expected_policy(path.name)
+    if policy is None:
+        return []
+    code, output = _tool(["auditwheel", "show", str(path)])
+    flat = " ".join(output.split())
+    if code != 0:
+        return [f"auditwheel: {path.name}: {flat[:300]}"]
+    problems = []
+    if f'platform tag: "{policy}"' not in flat:
+        problems.append(f"auditwheel: {path.name} is not consistent with {policy}: {flat[:300]}")
+    if "external shared libraries are required" in flat:
+        problems.append(f"auditwheel: {path.name} needs external shared libraries: {flat[:300]}")
+    return problems
+
+
+def run(dist: Path, scope: str, tag: str | None = None) -> GateResult:
+    for tool in ("twine", "abi3audit", "auditwheel", "check-wheel-contents"):
+        if shutil.which(tool, path=tool_env()["PATH"]) is None:
+            raise PipelineError(f"missing tool {tool}: run `python3 scripts/dev.py setup`")
+    if not dist.is_dir():
+        raise PipelineError(f"{dist} is not a directory of artifacts")
+    for output in GATE_OUTPUTS:
+        (dist / output).unlink(missing_ok=True)
+    version = project_version()
+    targets = scope_targets(scope, load_targets())
+    paths = sorted(p for p in dist.iterdir() if p.is_file())
+    names = [p.name for p in paths]
+    result = GateResult()
+    result.problems += check_manifest(names, expected_artifacts(version, targets))
+    artifacts = [p for p in paths if p.name.endswith(ARTIFACT_SUFFIXES)]
+    result.problems += check_versions([p.name for p in artifacts], version, tag)
+    result.pypi, result.release_only = split_for_pypi([p.name for p in artifacts])
+    for name in result.release_only:
+        result.passed(name, "pypi-tags: release assets only")
+    code, output = _tool(["twine", "check", "--strict", *map(str, artifacts)])
+    if code != 0:
+        result.problems.append(f"twine: {output.strip()[-800:]}")
+    wheels = [p for p in artifacts if p.name.endswith(".whl")]
+    for path in artifacts:
+        if code == 0:
+            result.passed(path.name, "twine")
+    for path in wheels:
+        problems = check_wheel_contents(path) + check_auditwheel(path)
+        if "-abi3-" in path.name:
+            audit_code, audit = _tool(["abi3audit", "--strict", str(path)])
+            if audit_code != 0:
+                problems.append(f"abi3audit: {path.name}: {' '.join(audit.split())[-400:]}")
+            else:
+                result.passed(path.name, "abi3audit")
+        cwc_code, cwc = _tool(["check-wheel-contents", str(path)])
+        if cwc_code != 0:
+            problems.append(f"check-wheel-contents: {cwc.strip()}")
+        if not problems:
+            result.passed(path.name, "contents")
+            if expected_policy(path.name):
+                result.passed(path.name, "auditwheel")
+        result.problems += problems
+    if not result.problems:
+        sums = "".join(f"{sha256(p)}  {p.name}\n" for p in artifacts)
+        (dist / "SHA256SUMS").write_text(sums, encoding="utf-8")
+        (dist / "pypi.txt").write_text("".join(f"{n}\n" for n in result.pypi), encoding="utf-8")
+        (dist / "release-only.txt").write_text(
+            "".join(f"{n}\n" for n in result.release_only), encoding="utf-8")
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("dist", type=Path)
+    parser.add_argument("--scope", default="host", choices=["host", "local", "release"])
+    parser.add_argument("--tag")
+    args = parser.parse_args(argv)
+    try:
+        result = run(args.dist, args.scope, args.tag)
+    except PipelineError as err:
+        print(f"gate: {err}", file=sys.stderr)
+        return 1
+    if result.problems:
+        print(f"gate: REFUSED ({len(result.problems)} problems)", file=sys.stderr)
+        for problem in result.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    print(f"gate: passed — {len(result.pypi)} for PyPI, {len(result.release_only)} release-only")
+    for name in result.release_only:
+        print(f"  release asset only (PyPI refuses its tag): {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
