@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""Publish stage: upload the gated PyPI set with twine, idempotently.
+
+    publish.py DIST --to local|testpypi|pypi [--repository-url URL --simple-url URL]
+
+Reads DIST/pypi.txt written by the gate (sdist last) and refuses any file whose
+platform tag PyPI does not accept. Asks the index which files of this version it
+already has (its simple API), checks their SHA-256 against ours, uploads only the
+missing ones one by one, then verifies the final set. A re-run after a half-finished
+upload therefore completes it without duplicates; twine 7 refuses `--skip-existing`
+for non-PyPI URLs, so this does not rely on it.
+
+Credentials never come from the repository: TWINE_USERNAME/TWINE_PASSWORD, the
+keyring, or — inside GitHub Actions with `id-token: write` — trusted publishing
+(twine exchanges the OIDC token itself). `--attestations` uploads the PEP 740
+`*.publish.attestation` files that sit beside the artifacts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pipeline import DIST_NAME, PipelineError, pypi_accepts, sha256, tool_env  # noqa: E402
+
+INDEXES = {
+    "testpypi": ("https://test.pypi.org/legacy/", "https://test.pypi.org/simple/"),
+    "pypi": ("https://upload.pypi.org/legacy/", "https://pypi.org/simple/"),
+}
+
+
+@dataclass
+class PublishReport:
+    uploaded: list[str] = field(default_factory=list)
+    already_there: list[str] = field(default_factory=list)
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        href = dict(attrs).get("href")
+        if tag == "a" and href:
+            path, _, fragment = href.partition("#")
+            name = urllib.request.url2pathname(path.rsplit("/", 1)[-1])
+            digest = fragment.removeprefix("sha256=") if fragment.startswith("sha256=") else ""
+            self.links[name] = digest
+
+
+def index_files(simple_url: str, auth: tuple[str, str] | None = None) -> dict[str, str]:
+    """{filename: sha256 or ''} of what the index holds for the project."""
+    url = f"{simple_url.rstrip('/')}/{DIST_NAME}/"
+    request = urllib.request.Request(url, headers={
+        "Accept": "application/vnd.pypi.simple.v1+json, text/html;q=0.1"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            body = response.read().decode()
+            kind = response.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as err:
+        if err.code == 404:
+            return {}
+        raise PipelineError(f"index {url} answered HTTP {err.code}") from err
+    except urllib.error.URLError as err:
+        raise PipelineError(f"index {url} unreachable: {err.reason}") from err
+    if "json" in kind:
+        data = json.loads(body)
+        return {f["filename"]: f.get("hashes", {}).get("sha256", "") for f in data["files"]}
+    parser = _Links()
+    parser.feed(body)
+    return parser.links
+
+
+def upload_list(dist: Path) -> list[Path]:
+    listing = dist / "pypi.txt"
+    if not listing.exists():
+        raise PipelineError(f"{listing} is missing: run the gate (scripts/gate.py) first")
+    names = [line.strip() for line in listing.read_text().splitlines() if line.strip()]
+    refused = [n for n in names if not pypi_accepts(n)]
+    if refused:
+        raise PipelineError(f"refusing to send files PyPI rejects: {refused}")
+    if names and not names[-1].endswith(".tar.gz"):
+        raise PipelineError("the sdist must be uploaded last")
+    paths = [dist / n for n in names]
+    missing = [p.name for p in paths if not p.exists()]
+    if missing:
+        raise PipelineError(f"listed in pypi.txt but not in {dist}: {missing}")
+    return paths
+
+
+def publish(dist: Path, repository_url: str, simple_url: str, *, attestations: bool = False,
+            limit: int | None = None) -> PublishReport:
+    """Upload what is missing. `limit` stops after that many uploads (to rehearse a
+    release that died half-way)."""
+    files = upload_list(dist)
+    report = PublishReport()
+    present = index_files(simple_url)
+    for path in files:
+        if path.name in present:
+            theirs = present[path.name]
+            if theirs and theirs != sha256(path):
+                raise PipelineError(f"{path.name} is already on the index with different "
+                                    "content; a published file can never be replaced — bump "
+                                    "the version")
+            report.already_there.append(path.name)
+            continue
+        if limit is not None and len(report.uploaded) >= limit:
+            break
+        cmd = ["twine", "upload", "--non-interactive", "--disable-progress-bar",
+               "--repository-url", repository_url, str(path)]
+        if attestations:
+            cmd += sorted(map(str, path.parent.glob(f"{path.name}.*.attestation")))
+            cmd.insert(2, "--attestations")
+        print(f"    uploading {path.name}", flush=True)
+        result = subprocess.run(cmd, env=tool_env(), check=False, capture_output=True, text=True)
+        if result.returncode != 0:
+            tail = (result.stdout + result.stderr).strip()[-1500:]
+            raise PipelineError(f"upload of {path.name} failed:\n{tail}")
+        report.uploaded.append(path.name)
+    if limit is None:
+        final = index_files(simple_url)
+        missing = [p.name for p in files if p.name not in final]
+        if missing:
+            raise PipelineError(f"after upload the index still lacks {missing}")
+        version = re.escape(files[-1].name.removesuffix(".tar.gz").split("-")[-1])
+        extra = [n for n in final if re.search(rf"-{version}[-.]", n)
+                 and n not in {p.name for p in files}]
+        if extra:
+            raise PipelineError(f"the index holds files of this version we did not send: {extra}")
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("dist", type=Path)
+    parser.add_argument("--to", choices=sorted(INDEXES), help="a well-known index")
+    parser.add_argument("--repository-url")
+    parser.add_argument("--simple-url")
+    parser.add_argument("--attestations", action="store_true")
+    args = parser.parse_args(argv)
+    if args.to:
+        repository_url, simple_url = INDEXES[args.to]
+    elif args.repository_url and args.simple_url:
+        repository_url, simple_url = args.repository_url, args.simple_url
+    else:
+        parser.error("give --to, or both --repository-url and --simple-url")
+    if "TWINE_PASSWORD" not in os.environ and "GITHUB_ACTIONS" not in os.environ:
+        print("publish: no TWINE_PASSWORD; twine will ask the keyring", file=sys.stderr)
+    try:
+        report = publish(args.dist, repository_url, simple_url, attestations=args.attestations)
+    except PipelineError as err:
+        print(f"publish: {err}", file=sys.stderr)
+        return 1
+    print(f"publish: uploaded {len(report.uploaded)}, already there {len(report.already_there)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""Release rehearsal: the whole release, end to end, on this machine.
+
+    rehearse.py [--all-platforms] [--out DIR] [--to local|testpypi|pypi] [--port N]
+
+  1. build    the sdist and the wheels (host, or every locally buildable platform),
+              plus a wheel from the unpacked sdist (scripts/build.py)
+  2. gate     the release gate on the exact expected set (scripts/gate.py)
+  3. test     the suite against every wheel in fresh venvs on every interpreter here,
+              and under qemu-user for foreign Linux architectures with
+              --all-platforms (scripts/test_wheels.py)
+  4. publish  to a real package index started on 127.0.0.1 (pypiserver with upload
+              authentication, no fallback): a half-finished upload, proof that a
+              second upload of a file is refused, the re-run that completes it, then
+              installs from the index (wheel, and sdist alone) that roll dice
+              (scripts/publish.py, scripts/local_index.py)
+Ends with a summary table; exits non-zero naming the stage and artifact that failed.
+`--to testpypi|pypi` publishes the gated set there instead of the local index, with
+credentials from the environment, the keyring or OIDC.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import build  # noqa: E402
+import gate  # noqa: E402
+import local_index  # noqa: E402
+import publish  # noqa: E402
+import test_wheels  # noqa: E402
+from pipeline import DIST_NAME, ROOT, PipelineError, tool_env  # noqa: E402
+
+T = TypeVar("T")
+SMOKE = ("from game_with_pyo3 import dnd, __version__; "
+         "print(__version__, dnd.roll_dice(3, 6, seed=1), dnd.roll('4d6kh3', seed=1).total)")
+
+
+class StageFailed(Exception):
+    def __init__(self, stage: str, message: str) -> None:
+        super().__init__(f"stage '{stage}' failed: {message}")
+        self.stage = stage
+
+
+@dataclass
+class Rehearsal:
+    timings: dict[str, float] = field(default_factory=dict)
+    gates: dict[str, list[str]] = field(default_factory=dict)
+    tested: dict[str, str] = field(default_factory=dict)
+    published: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def stage(self, name: str, work: Callable[[], T]) -> T:
+        print(f"\n=== {name} ===", flush=True)
+        start = time.monotonic()
+        try:
+            return work()
+        except (PipelineError, subprocess.CalledProcessError) as err:
+            raise StageFailed(name, str(err)) from err
+        finally:
+            self.timings[name] = time.monotonic() - start
+            print(f"=== {name}: {self.timings[name]:.1f}s", flush=True)
+
+
+def _venv_with(requirement: list[str], index: local_index.LocalIndex | None,
+               extra: list[str], tmp: Path, label: str) -> str:
+    venv = tmp / label
+    env = tool_env()
+    subprocess.run(["uv", "venv", "--quiet", "--python", sys.executable, str(venv)], env=env,
+                   check=True)
+    python = str(venv / "bin" / "python")
+    cmd = ["uv", "pip", "install", "--quiet", "--no-cache", "--python", python, *extra]
+    if index is not None:
+        cmd += ["--index-url", index.simple_url]
+    subprocess.run([*cmd, *requirement], env=env, check=True)
+    return python
+
+
+def install_and_smoke(index: local_index.LocalIndex, version: str, report: Rehearsal) -> None:
+    with tempfile.TemporaryDirectory(prefix="gwp-install-") as tmp_name:
+        tmp = Path(tmp_name)
+        python = _venv_with([f"{DIST_NAME}=={version}"], index, [], tmp, "from-wheel")
+        chosen = subprocess.run(
+            [python, "-c", "import importlib.metadata as m; "
+             "print(m.distribution('game-with-pyo3').read_text('WHEEL'))"],
+            check=True, capture_output=True, text=True).stdout
+        tags = [line.split(":", 1)[1].strip() for line in chosen.splitlines()
+                if line.startswith("Tag:")]
+        if not any(t.startswith("cp310-abi3-") for t in tags):
+            raise PipelineError(f"pip picked a wheel tagged {tags}, expected the abi3 wheel")
+        out = subprocess.run([python, "-c", SMOKE], check=True, capture_output=True,
+                             text=True).stdout.strip()
+        print(f"    installed from the index ({tags[0]}): {out}")
+        # The sdist alone: build requirements (maturin) come from PyPI, the package
+        # itself only from the local index (uv's first-index strategy).
+        python = _venv_with([f"{DIST_NAME}=={version}"], index,
+                            ["--no-binary", DIST_NAME, "--extra-index-url",
+                             "https://pypi.org/simple/"], tmp, "from-sdist")
+        out = subprocess.run([python, "-c", SMOKE], check=True, capture_output=True,
+                             text=True).stdout.strip()
+        print(f"    installed from the sdist alone: {out}")
+    report.notes.append("installed from the local index: abi3 wheel and sdist, both rolled dice")
+
+
+def rehearse_local_publish(dist: Path, version: str, port: int | None,
+                           report: Rehearsal) -> None:
+    with local_index.serve(port) as index:
+        print(f"    local index {index.url} (uploads need a password, no fallback)")
+        os.environ["TWINE_USERNAME"], os.environ["TWINE_PASSWORD"] = (
+            index.username, index.password)
+        first = publish.publish(dist, index.upload_url, index.simple_url, limit=2)
+        print(f"    half-finished release: {len(first.uploaded)} files sent, then stopped")
+        again = subprocess.run(
+            ["twine", "upload", "--non-interactive", "--disable-progress-bar",
+             "--repository-url", index.upload_url, str(dist / first.uploaded[0])],
+            env=tool_env(), check=False, capture_output=True, text=True)
+        if again.returncode == 0:
+            raise PipelineError(f"the index accepted {first.uploaded[0]} a second time")
+        print(f"    re-uploading {first.uploaded[0]} directly is refused by the index: good")
+        second = publish.publish(dist, index.upload_url, index.simple_url)
+        print(f"    re-run: uploaded {len(second.uploaded)}, skipped "
+              f"{len(second.already_there)} already there; final set verified")
+        for name in first.uploaded + second.uploaded:
+            report.published[name] = "local index"
+        install_and_smoke(index, version, report)
+
+
+def summary(dist: Path, report: Rehearsal, release_only: list[str]) -> str:
+    rows = [("artifact", "tags", "size", "gates", "tested on", "published")]
+    for path in sorted(p for p in dist.iterdir() if p.name.endswith((".whl", ".tar.gz"))):
+        name = path.name
+        tags = "sdist" if name.endswith(".tar.gz") else "-".join(name[:-4].split("-")[2:])
+        published = report.published.get(name, "-")
+        if name in release_only:
+            published = "GitHub Release only"
+        rows.append((name.split("-")[0] + ("" if name.endswith(".whl") else " sdist"), tags,
+                     f"{path.stat().st_size / 1024:.0f} KiB",
+                     ", ".join(report.gates.get(name, [])) or "-",
+                     report.tested.get(name, "-"), published))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> Rehearsal:
+    report = Rehearsal()
+    dist: Path = args.out
+    targets = build.select_targets(args.all_platforms, [])
+    built = report.stage("build", lambda: build.run(dist, targets, clean=True))
+    report.notes += [f"not built here: {n}" for n in built.not_buildable]
+    scope = "local" if args.all_platforms else "host"
+    gated = report.stage("gate", lambda: gate.run(dist, scope))
+    report.gates = gated.checks
+    if gated.problems:
+        raise StageFailed("gate", "; ".join(gated.problems))
+    outcomes = report.stage("test", lambda: test_wheels.run(dist, [], qemu=args.all_platforms))
+    failures = [f"{o.wheel} on {', '.join(o.failed)}" for o in outcomes if o.failed]
+    for o in outcomes:
+        report.tested[o.wheel] = ", ".join(o.passed) or o.note
+    report.tested[built.version and f"game_with_pyo3-{built.version}.tar.gz"] = (
+        "a wheel built from it" if built.sdist_wheel else "-")
+    if failures:
+        raise StageFailed("test", "; ".join(failures))
+    if args.to == "local":
+        report.stage("publish", lambda: rehearse_local_publish(dist, built.version, args.port,
+                                                               report))
+    else:
+        urls = publish.INDEXES[args.to]
+        done = report.stage("publish", lambda: publish.publish(dist, *urls))
+        for name in done.uploaded + done.already_there:
+            report.published[name] = args.to
+    print("\n" + summary(dist, report, gated.release_only))
+    print("\n" + "  ".join(f"{k} {v:.0f}s" for k, v in report.timings.items())
+          + f"  total {sum(report.timings.values()):.0f}s")
+    for note in report.notes:
+        print(f"  note: {note}")
+    return report
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--all-platforms", action="store_true")
+    parser.add_argument("--out", type=Path, default=ROOT / ".rehearsal" / "dist")
+    parser.add_argument("--to", choices=["local", "testpypi", "pypi"], default="local")
+    parser.add_argument("--port", type=int)
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        run(args)
+    except StageFailed as err:
+        print(f"\nrehearsal FAILED — {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nrehearsal interrupted; the index server and temporary files were removed",
+              file=sys.stderr)
+        return 130
+    print("\nrehearsal passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
