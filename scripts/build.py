@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -91,10 +92,12 @@ def _installed_rust_targets() -> set[str]:
 
 
 def compatibility_args(target: Target) -> list[str]:
-    if target.platform.startswith("manylinux2014"):
-        return ["--zig", "--compatibility", "manylinux2014"]
-    if target.platform.startswith("musllinux_1_2"):
-        return ["--zig", "--compatibility", "musllinux_1_2"]
+    if target.platform.startswith(("manylinux", "musllinux")):
+        policy = re.match(r"(manylinux2014|manylinux_\d+_\d+|musllinux_\d+_\d+)_",
+                          target.platform)
+        if policy is None:
+            raise PipelineError(f"{target.id}: cannot read a policy from {target.platform}")
+        return ["--zig", "--compatibility", policy.group(1)]
     if target.id.startswith(("macos", "freebsd")):
         return ["--zig"]
     return []
