@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import gate
+
+V = "1.0.0"
+ABI3 = f"game_with_pyo3-{V}-cp310-abi3-manylinux2014_x86_64.manylinux_2_17_x86_64.whl"
+FT = f"game_with_pyo3-{V}-cp314-cp314t-manylinux2014_x86_64.manylinux_2_17_x86_64.whl"
+BSD = f"game_with_pyo3-{V}-cp310-abi3-freebsd_14_3_release_amd64.whl"
+SDIST = f"game_with_pyo3-{V}.tar.gz"
+
+
+def test_manifest_rule_names_missing_and_extra() -> None:
+    problems = gate.check_manifest([ABI3, "game_with_pyo3-0.9.0.tar.gz"], {ABI3, FT})
+    assert problems == [f"manifest: {FT} is missing",
+                        "manifest: game_with_pyo3-0.9.0.tar.gz is not expected in this release"]
+    assert gate.check_manifest([ABI3, FT], {ABI3, FT}) == []
+
+
+def test_version_rule() -> None:
+    assert gate.check_versions([ABI3, SDIST], V, None) == []
+    assert gate.check_versions([ABI3], V, "v1.0.0") == []
+    assert gate.check_versions([ABI3], V, "v1.0.1")[0].startswith("version: tag v1.0.1")
+    old = ABI3.replace("1.0.0", "0.9.0")
+    assert gate.check_versions([old], V, None) == [
+        f"version: {old} is version 0.9.0, Cargo.toml says 1.0.0"]
+    assert gate.check_versions(["game_with_pyo3-x.whl"], V, None)[0].startswith("version:")
+
+
+def test_pypi_split_keeps_freebsd_out_and_sdist_last() -> None:
+    pypi, release_only = gate.split_for_pypi([SDIST, BSD, FT, ABI3])
+    assert pypi == [ABI3, FT, SDIST]
+    assert release_only == [BSD]
+
+
+@pytest.mark.parametrize(("name", "policy"), [(ABI3, "manylinux_2_17_x86_64"),
+                                              (BSD, None),
+                                              ("g-1-cp310-abi3-musllinux_1_2_x86_64.whl",
+                                               "musllinux_1_2_x86_64")])
+def test_expected_auditwheel_policy(name: str, policy: str | None) -> None:
+    assert gate.expected_policy(name) == policy
+
+
+def test_scope_names() -> None:
+    with pytest.raises(gate.PipelineError):
+        gate.scope_targets("everything", [])
+
+
+def _copy(dist: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "dist"
+    copy.mkdir()
+    for path in dist.iterdir():
+        if path.name.endswith((".whl", ".tar.gz")):
+            shutil.copy2(path, copy)
+    return copy
+
+
+def test_real_artifacts_pass_and_get_checksums(rehearsal: tuple[Path, str], tmp_path: Path) -> None:
+    dist = _copy(rehearsal[0], tmp_path)
+    result = gate.run(dist, "host")
+    assert result.problems == []
+    sums = (dist / "SHA256SUMS").read_text().splitlines()
+    assert len(sums) == 4
+    assert (dist / "pypi.txt").read_text().splitlines()[-1].endswith(".tar.gz")
+    assert "abi3audit" in next(v for k, v in result.checks.items() if "abi3" in k)
+
+
+def test_real_artifacts_with_a_tampered_set_are_refused(rehearsal: tuple[Path, str],
+                                                        tmp_path: Path) -> None:
+    dist = _copy(rehearsal[0], tmp_path)
+    ft = next(dist.glob("*cp315t*.whl"))
+    ft.unlink()
+    (dist / "notes.txt").write_text("stray")
+    result = gate.run(dist, "host", tag="v9.9.9")
+    text = "\n".join(result.problems)
+    assert f"manifest: {ft.name} is missing" in text
+    assert "manifest: notes.txt is not expected" in text
+    assert "version: tag v9.9.9" in text
+    assert not (dist / "SHA256SUMS").exists()
+
+
+def test_broken_wheel_contents_are_refused(rehearsal: tuple[Path, str], tmp_path: Path) -> None:
+    import zipfile
+
+    dist = _copy(rehearsal[0], tmp_path)
+    wheel = next(dist.glob("*abi3*.whl"))
+    stripped = tmp_path / wheel.name
+    with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(stripped, "w") as dst:
+        for item in src.infolist():
+            if not item.filename.endswith("_core.pyi"):
+                dst.writestr(item, src.read(item))
+    shutil.move(stripped, wheel)
+    problems = gate.run(dist, "host").problems
+    assert any("lacks game_with_pyo3/_core.pyi" in p for p in problems)

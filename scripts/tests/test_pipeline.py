@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import pytest
+
+import pipeline
+
+
+def test_manifest_loads_and_covers_every_platform() -> None:
+    targets = pipeline.load_targets()
+    ids = {t.id for t in targets}
+    assert {"linux-x86_64", "linux-aarch64", "linux-i686", "linux-armv7", "linux-ppc64le",
+            "linux-s390x", "musllinux-x86_64", "musllinux-aarch64", "macos-x86_64",
+            "macos-arm64", "windows-x64", "windows-x86", "windows-arm64",
+            "freebsd-x86_64"} == ids
+    for target in targets:
+        assert "abi3" in target.abis
+        assert target.pypi == all(pipeline.is_pypi_platform(p) for p in target.platform.split("."))
+
+
+def test_manifest_refuses_a_freebsd_row_marked_for_pypi(tmp_path: pytest.TempPathFactory) -> None:
+    bad = tmp_path / "manifest.toml"  # type: ignore[operator]
+    bad.write_text(
+        '[[target]]\nid="f"\nrust="x86_64-unknown-freebsd"\nplatform="freebsd_14_3_release_amd64"\n'
+        'abis=["abi3"]\npypi=true\nlocal=true\nci_build="u"\nci_test="vm"\nci_test_runner="u"\n')
+    with pytest.raises(pipeline.PipelineError, match="PyPI refuses"):
+        pipeline.load_targets(bad)
+
+
+@pytest.mark.parametrize(
+    ("name", "accepted"),
+    [
+        ("game_with_pyo3-1.0.0-cp310-abi3-manylinux2014_x86_64.manylinux_2_17_x86_64.whl", True),
+        ("game_with_pyo3-1.0.0-cp310-abi3-musllinux_1_2_aarch64.whl", True),
+        ("game_with_pyo3-1.0.0-cp310-abi3-macosx_11_0_arm64.whl", True),
+        ("game_with_pyo3-1.0.0-cp314-cp314t-win_arm64.whl", True),
+        ("game_with_pyo3-1.0.0-cp310-abi3-win32.whl", True),
+        ("game_with_pyo3-1.0.0.tar.gz", True),
+        ("game_with_pyo3-1.0.0-cp310-abi3-freebsd_14_3_release_amd64.whl", False),
+        ("game_with_pyo3-1.0.0-cp310-abi3-linux_x86_64.whl", False),
+        ("game_with_pyo3-1.0.0-cp310-abi3-manylinux_2_17_x86_64.linux_x86_64.whl", False),
+    ],
+)
+def test_pypi_platform_allow_list(name: str, accepted: bool) -> None:
+    assert pipeline.pypi_accepts(name) is accepted
+
+
+@pytest.mark.parametrize(("cargo", "python"), [("1.2.0", "1.2.0"), ("1.2.0-rc.1", "1.2.0rc1"),
+                                               ("0.3.0-alpha.2", "0.3.0a2")])
+def test_version_spellings(cargo: str, python: str) -> None:
+    assert pipeline.python_version(cargo) == python
+
+
+def test_expected_artifacts_for_the_host() -> None:
+    host = pipeline.host_target(pipeline.load_targets())
+    names = pipeline.expected_artifacts("1.0.0", [host])
+    assert names == {
+        "game_with_pyo3-1.0.0.tar.gz",
+        "game_with_pyo3-1.0.0-cp310-abi3-manylinux2014_x86_64.manylinux_2_17_x86_64.whl",
+        "game_with_pyo3-1.0.0-cp314-cp314t-manylinux2014_x86_64.manylinux_2_17_x86_64.whl",
+        "game_with_pyo3-1.0.0-cp315-cp315t-manylinux2014_x86_64.manylinux_2_17_x86_64.whl",
+    }

@@ -1,0 +1,122 @@
+"""Publishing against a real pypiserver on loopback."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import gate
+import local_index
+import publish
+from pipeline import tool_env
+
+
+@pytest.fixture
+def gated(rehearsal: tuple[Path, str], tmp_path: Path) -> Path:
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    for path in rehearsal[0].iterdir():
+        if path.name.endswith((".whl", ".tar.gz")):
+            shutil.copy2(path, dist)
+    assert gate.run(dist, "host").problems == []
+    return dist
+
+
+@pytest.fixture
+def index(monkeypatch: pytest.MonkeyPatch) -> Iterator[local_index.LocalIndex]:
+    with local_index.serve() as idx:
+        monkeypatch.setenv("TWINE_USERNAME", idx.username)
+        monkeypatch.setenv("TWINE_PASSWORD", idx.password)
+        yield idx
+
+
+def test_half_finished_upload_is_completed_without_duplicates(
+        gated: Path, index: local_index.LocalIndex) -> None:
+    first = publish.publish(gated, index.upload_url, index.simple_url, limit=1)
+    assert len(first.uploaded) == 1
+    second = publish.publish(gated, index.upload_url, index.simple_url)
+    assert second.already_there == first.uploaded
+    assert len(second.uploaded) == 3
+    assert second.uploaded[-1].endswith(".tar.gz")
+    third = publish.publish(gated, index.upload_url, index.simple_url)
+    assert third.uploaded == []
+    assert sorted(publish.index_files(index.simple_url)) == sorted(
+        (gated / "pypi.txt").read_text().split())
+
+
+def test_the_index_refuses_a_second_upload(gated: Path, index: local_index.LocalIndex) -> None:
+    publish.publish(gated, index.upload_url, index.simple_url)
+    sdist = next(gated.glob("*.tar.gz"))
+    again = subprocess.run(["twine", "upload", "--non-interactive", "--repository-url",
+                            index.upload_url, str(sdist)], env=tool_env(), check=False,
+                           capture_output=True, text=True)
+    assert again.returncode != 0
+
+
+def test_uploads_need_the_password(gated: Path, index: local_index.LocalIndex,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TWINE_PASSWORD", "wrong")
+    with pytest.raises(publish.PipelineError, match="upload of .* failed"):
+        publish.publish(gated, index.upload_url, index.simple_url)
+    assert publish.index_files(index.simple_url) == {}
+
+
+def test_same_name_different_content_is_refused(gated: Path, index: local_index.LocalIndex,
+                                                tmp_path: Path) -> None:
+    publish.publish(gated, index.upload_url, index.simple_url, limit=1)
+    first = (gated / "pypi.txt").read_text().split()[0]
+    with (gated / first).open("ab") as handle:
+        handle.write(b"tampered")
+    with pytest.raises(publish.PipelineError, match="different content"):
+        publish.publish(gated, index.upload_url, index.simple_url)
+
+
+def test_freebsd_wheels_never_reach_an_upload(gated: Path) -> None:
+    bsd = "game_with_pyo3-0.1.0-cp310-abi3-freebsd_14_3_release_amd64.whl"
+    (gated / "pypi.txt").write_text(f"{bsd}\n")
+    with pytest.raises(publish.PipelineError, match="refusing to send files PyPI rejects"):
+        publish.upload_list(gated)
+
+
+def test_sdist_must_go_last_and_gate_must_have_run(gated: Path) -> None:
+    names = (gated / "pypi.txt").read_text().split()
+    (gated / "pypi.txt").write_text("\n".join(reversed(names)))
+    with pytest.raises(publish.PipelineError, match="sdist must be uploaded last"):
+        publish.upload_list(gated)
+    (gated / "pypi.txt").unlink()
+    with pytest.raises(publish.PipelineError, match="run the gate"):
+        publish.upload_list(gated)
+
+
+def test_server_is_stopped_and_removed_even_on_error() -> None:
+    seen: dict[str, object] = {}
+    with pytest.raises(RuntimeError), local_index.serve() as idx:
+        seen["port"] = int(idx.url.rsplit(":", 1)[1])
+        seen["dir"] = idx.packages.parent
+        raise RuntimeError("boom")
+    assert not local_index.port_in_use(seen["port"])  # type: ignore[arg-type]
+    assert not Path(seen["dir"]).exists()  # type: ignore[arg-type]
+
+
+def test_port_in_use_is_a_clear_message() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        with pytest.raises(local_index.PipelineError, match=f"port {port}.*in use"), \
+                local_index.serve(port):
+            pass
+
+
+def test_credentials_never_come_from_repository_files() -> None:
+    root = Path(__file__).resolve().parents[2]
+    assert not (root / ".pypirc").exists()
+    text = (root / "scripts" / "publish.py").read_text()
+    assert "pypirc" not in text.replace("never", "")
+    assert os.environ.get("TWINE_PASSWORD", "") not in text or not os.environ.get("TWINE_PASSWORD")

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, SCRIPTS
+
+
+def test_end_to_end_summary(rehearsal: tuple[Path, str]) -> None:
+    dist, output = rehearsal
+    assert "rehearsal passed" in output
+    for stage in ("build", "gate", "test", "publish"):
+        assert f"=== {stage}: " in output
+    assert "half-finished release: 2 files sent" in output
+    assert "directly is refused by the index" in output
+    assert "installed from the sdist alone" in output
+    table = output[output.index("artifact "):]
+    abi3_row = next(line for line in table.splitlines() if "cp310-abi3" in line)
+    assert "3.11" in abi3_row
+    assert "local index" in abi3_row
+    ft_rows = [line for line in table.splitlines() if "cp314t" in line or "cp315t" in line]
+    assert len(ft_rows) == 2
+    assert all("built and gated, not run here" in row for row in ft_rows)
+    assert (dist / "SHA256SUMS").exists()
+
+
+@pytest.mark.slow
+def test_interrupted_rehearsal_leaves_no_server_behind(tmp_path: Path) -> None:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "TMPDIR": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, str(SCRIPTS / "rehearse.py"), "--out",
+                             str(tmp_path / "dist")], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 1200
+    port = None
+    for line in proc.stdout:
+        if "local index http://127.0.0.1:" in line:
+            port = int(line.split("127.0.0.1:")[1].split()[0])
+            break
+        assert time.monotonic() < deadline
+    assert port is not None
+    proc.send_signal(signal.SIGTERM)
+    rest = proc.stdout.read()
+    assert proc.wait(timeout=60) == 130, rest
+    assert "interrupted" in rest
+    import local_index
+
+    assert not local_index.port_in_use(port)
+    assert not list(tmp_path.glob("gwp-*"))
