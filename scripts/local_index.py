@@ -51,7 +51,12 @@ def port_in_use(port: int) -> bool:
 
 
 def _write_htpasswd(path: Path, password: str) -> None:
-    from passlib.apache import HtpasswdFile
+    import warnings
+
+    with warnings.catch_warnings():
+        # passlib (pypiserver's own choice for htpasswd) imports the deprecated `crypt`.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from passlib.apache import HtpasswdFile
 
     htpasswd = HtpasswdFile(str(path), new=True)
     htpasswd.set_password(USER, password)

@@ -34,21 +34,21 @@ def test_end_to_end_summary(rehearsal: tuple[Path, str]) -> None:
 def test_interrupted_rehearsal_leaves_no_server_behind(tmp_path: Path) -> None:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "TMPDIR": str(tmp_path)}
-    proc = subprocess.Popen([sys.executable, str(SCRIPTS / "rehearse.py"), "--out",
-                             str(tmp_path / "dist")], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 1200
-    port = None
-    for line in proc.stdout:
-        if "local index http://127.0.0.1:" in line:
-            port = int(line.split("127.0.0.1:")[1].split()[0])
-            break
-        assert time.monotonic() < deadline
-    assert port is not None
-    proc.send_signal(signal.SIGTERM)
-    rest = proc.stdout.read()
-    assert proc.wait(timeout=60) == 130, rest
+    with subprocess.Popen([sys.executable, str(SCRIPTS / "rehearse.py"), "--out",
+                           str(tmp_path / "dist")], cwd=ROOT, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 1200
+        port = None
+        for line in proc.stdout:
+            if "local index http://127.0.0.1:" in line:
+                port = int(line.split("127.0.0.1:")[1].split()[0])
+                break
+            assert time.monotonic() < deadline
+        assert port is not None
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.stdout.read()
+        assert proc.wait(timeout=60) == 130, rest
     assert "interrupted" in rest
     import local_index
 
