@@ -103,8 +103,12 @@ def probe(exe: str) -> Interpreter | None:
                        os=data["os"], bits=data["bits"], libc=data["libc"])
 
 
-def discover(extra: list[str]) -> list[Interpreter]:
+def discover(extra: list[str], patterns: tuple[str, ...] = ()) -> list[Interpreter]:
+    import glob
+
     candidates = list(extra)
+    for pattern in patterns:
+        candidates += sorted(glob.glob(pattern))
     candidates += [p for p in os.environ.get(ENV_PYTHONS, "").split(os.pathsep) if p]
     for minor in range(10, 16):
         for suffix in ("", "t"):
@@ -155,11 +159,16 @@ def run_suite(wheel: Path, interp: Interpreter, parallel_threads: int, log_dir: 
     with tempfile.TemporaryDirectory(prefix="gwp-test-") as tmp:
         venv = Path(tmp) / "venv"
         env = tool_env()
-        subprocess.run(["uv", "venv", "--quiet", "--python", interp.exe, str(venv)], env=env,
-                       check=True)
         python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-        subprocess.run(["uv", "pip", "install", "--quiet", "--python", str(python), str(wheel),
-                        *test_requirements()], env=env, check=True)
+        if shutil.which("uv", path=env["PATH"]):
+            subprocess.run(["uv", "venv", "--quiet", "--python", interp.exe, str(venv)],
+                           env=env, check=True)
+            subprocess.run(["uv", "pip", "install", "--quiet", "--python", str(python),
+                            str(wheel), *test_requirements()], env=env, check=True)
+        else:  # e.g. FreeBSD, where PyPI has no uv build
+            subprocess.run([interp.exe, "-m", "venv", str(venv)], env=env, check=True)
+            subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(wheel),
+                            *test_requirements()], env=env, check=True)
         runs = [[]]
         if interp.free_threaded and parallel_threads > 1:
             runs.append([f"--parallel-threads={parallel_threads}"])
@@ -184,12 +193,10 @@ def run_suite(wheel: Path, interp: Interpreter, parallel_threads: int, log_dir: 
 
 
 def run(dist: Path, pythons: list[str], *, qemu: bool = False, parallel_threads: int = 4,
-        log_dir: Path | None = None) -> list[WheelOutcome]:
-    if shutil.which("uv", path=tool_env()["PATH"]) is None:
-        raise PipelineError("uv is missing: run `python3 scripts/dev.py setup`")
+        log_dir: Path | None = None, patterns: tuple[str, ...] = ()) -> list[WheelOutcome]:
     log_dir = log_dir or dist / "test-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    interpreters = discover(pythons)
+    interpreters = discover(pythons, patterns)
     print(f"==> interpreters: {', '.join(f'{i.label} ({i.exe})' for i in interpreters)}")
     outcomes = []
     for wheel in sorted(dist.glob("*.whl")):
@@ -219,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dist", type=Path)
     parser.add_argument("--python", action="append", default=[], dest="pythons")
+    parser.add_argument("--python-glob", action="append", default=[], dest="patterns",
+                        help="interpreters by pattern, e.g. '/opt/python/cp31*/bin/python'")
     parser.add_argument("--qemu", action="store_true")
     parser.add_argument("--parallel-threads", type=int, default=4)
     parser.add_argument("--require-all", action="store_true",
@@ -226,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         outcomes = run(args.dist, args.pythons, qemu=args.qemu,
-                       parallel_threads=args.parallel_threads)
+                       parallel_threads=args.parallel_threads, patterns=tuple(args.patterns))
     except (PipelineError, subprocess.CalledProcessError) as err:
         print(f"test-wheels: {err}", file=sys.stderr)
         return 1
