@@ -14,6 +14,7 @@ proves the sdist is complete.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import re
 import shutil
@@ -103,13 +104,31 @@ def compatibility_args(target: Target) -> list[str]:
     return []
 
 
+NATIVE_OS = {"macos": "darwin", "windows": "win32"}
+
+
+def build_mode(target: Target) -> str:
+    """'cross' from an x86_64 Linux host, 'native' on the target's own OS (macOS and
+    Windows runners), or '' when this machine cannot build the target."""
+    linux_host = platform.machine().lower() in ("x86_64", "amd64") and sys.platform == "linux"
+    if target.local and linux_host:
+        return "cross"
+    if sys.platform == NATIVE_OS.get(target.id.split("-")[0]):
+        return "native"
+    return ""
+
+
+def interpreter_for(abi: str) -> str:
+    # CI passes the setup-python interpreter for free-threaded builds on Windows and
+    # macOS; maturin's built-in interpreter data covers the cross builds.
+    return os.environ.get(f"GWP_INTERPRETER_{abi.upper()}", FREE_THREADED_INTERPRETERS[abi])
+
+
 def build_target(target: Target, out: Path, report: BuildReport) -> None:
-    if not target.local:
-        report.not_buildable.append(f"{target.id}: needs {target.ci_build} (MSVC); built in CI only")
+    mode = build_mode(target)
+    if not mode:
+        report.not_buildable.append(f"{target.id}: needs {target.ci_build}; built in CI only")
         return
-    host = platform.machine() == "x86_64" and sys.platform == "linux"
-    if not host:
-        raise PipelineError("local builds are set up for x86_64 Linux hosts")
     if target.rust not in _installed_rust_targets():
         _run(["rustup", "target", "add", target.rust])
     env = tool_env()
@@ -122,9 +141,11 @@ def build_target(target: Target, out: Path, report: BuildReport) -> None:
     for abi in target.abis:
         before = set(out.iterdir())
         cmd = ["maturin", "build", "--release", "--locked", "--out", str(out),
-               "--target", target.rust, *compatibility_args(target)]
+               "--target", target.rust]
+        if mode == "cross":
+            cmd += compatibility_args(target)
         if abi in FREE_THREADED_INTERPRETERS:
-            cmd += ["-i", FREE_THREADED_INTERPRETERS[abi]]
+            cmd += ["-i", interpreter_for(abi)]
         start = time.monotonic()
         _run(cmd, env=env)
         made = sorted(p.name for p in set(out.iterdir()) - before)
@@ -201,15 +222,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target", action="append", default=[], dest="targets")
     parser.add_argument("--clean", action="store_true", help="empty --out first")
     parser.add_argument("--no-sdist-check", action="store_true")
+    parser.add_argument("--sdist-only", action="store_true",
+                        help="the sdist and a wheel built from it, no manifest wheels")
     args = parser.parse_args(argv)
     try:
-        targets = select_targets(args.all_platforms, args.targets)
+        targets = [] if args.sdist_only else select_targets(args.all_platforms, args.targets)
         report = run(args.out, targets, clean=args.clean, sdist_check=not args.no_sdist_check)
     except PipelineError as err:
         print(f"build: {err}", file=sys.stderr)
         return 1
     for line in report.not_buildable:
         print(f"    not built here: {line}")
+    if args.targets and report.not_buildable:
+        return 1
     print(f"==> build: {len(report.built)} artifacts in {report.seconds:.0f}s")
     return 0
 

@@ -1,0 +1,221 @@
+"""Contract test: the workflows say what the project promises, and the linters agree."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import gate
+import pipeline
+from conftest import ROOT
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+PIN = re.compile(r"uses:\s*([\w.-]+/[\w./-]+)@([0-9a-f]{40}) # v\d+\.\d+\.\d+\s*$")
+BASELINE_TARGETS = {  # maturin generate-ci's (job, target) -> our manifest id
+    ("linux", "x86_64"): "linux-x86_64", ("linux", "x86"): "linux-i686",
+    ("linux", "aarch64"): "linux-aarch64", ("linux", "armv7"): "linux-armv7",
+    ("linux", "s390x"): "linux-s390x", ("linux", "ppc64le"): "linux-ppc64le",
+    ("musllinux", "x86_64"): "musllinux-x86_64", ("musllinux", "aarch64"): "musllinux-aarch64",
+    ("windows", "x64"): "windows-x64", ("windows", "x86"): "windows-x86",
+    ("windows", "aarch64"): "windows-arm64",
+    ("macos", "x86_64"): "macos-x86_64", ("macos", "aarch64"): "macos-arm64",
+}
+
+
+def load(name: str) -> dict[str, Any]:
+    data = yaml.safe_load((WORKFLOWS / name).read_text())
+    # YAML 1.1 reads the key `on` as True.
+    data["on"] = data.pop(True, data.get("on"))
+    return data  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def release() -> dict[str, Any]:
+    return load("release.yml")
+
+
+@pytest.fixture(scope="module")
+def targets() -> list[pipeline.Target]:
+    return pipeline.load_targets()
+
+
+def matrix(job: dict[str, Any]) -> list[dict[str, Any]]:
+    return job["strategy"]["matrix"]["include"]  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("name", ["release.yml", "ci.yml"])
+def test_hardening(name: str) -> None:
+    workflow = load(name)
+    assert workflow["permissions"] == {}
+    for job_id, job in workflow["jobs"].items():
+        assert "timeout-minutes" in job, job_id
+        assert "permissions" in job, job_id
+        for step in job["steps"]:
+            if "actions/checkout" in step.get("uses", ""):
+                assert step["with"]["persist-credentials"] is False, job_id
+            assert "cache" not in step.get("uses", ""), job_id
+            assert "sccache" not in str(step.get("with", {})), job_id
+    for line in (WORKFLOWS / name).read_text().splitlines():
+        if re.match(r"\s*-?\s*uses:", line):
+            assert PIN.search(line), f"not pinned by SHA with a version comment: {line}"
+
+
+def test_every_pin_is_recorded_in_the_confirmation_table() -> None:
+    text = (WORKFLOWS / "release.yml").read_text()
+    table = {(m[1], m[2]) for m in re.finditer(r"#\s+([\w-]+/[\w-]+) ([0-9a-f]{40}) v", text)}
+    for name in ("release.yml", "ci.yml"):
+        for m in PIN.finditer((WORKFLOWS / name).read_text()):
+            pass
+        for line in (WORKFLOWS / name).read_text().splitlines():
+            found = PIN.search(line)
+            if found:
+                assert (found[1], found[2]) in table, line
+
+
+def test_release_trigger_and_concurrency(release: dict[str, Any]) -> None:
+    assert release["on"]["push"] == {"tags": ["v[0-9]*"]}
+    assert "workflow_dispatch" in release["on"]
+    assert "pull_request" in release["on"]
+    assert "refs/tags/" in release["concurrency"]["cancel-in-progress"]
+
+
+def test_build_matrix_is_the_manifest(release: dict[str, Any],
+                                      targets: list[pipeline.Target]) -> None:
+    rows = {row["id"]: row["runner"] for row in matrix(release["jobs"]["build"])}
+    assert rows == {t.id: t.ci_build for t in targets}
+    steps = " ".join(str(s.get("run", "")) for s in release["jobs"]["build"]["steps"])
+    assert "scripts/build.py --target" in steps
+
+
+def test_every_built_wheel_is_tested(release: dict[str, Any],
+                                     targets: list[pipeline.Target]) -> None:
+    jobs = release["jobs"]
+    native = {row["id"]: row["runner"] for row in matrix(jobs["test-native"])}
+    container = {row["id"]: (row["runner"], row["image"]) for row in matrix(jobs["test-container"])}
+    assert native == {t.id: t.ci_test_runner for t in targets if t.ci_test == "native"}
+    assert container == {t.id: (t.ci_test_runner, t.ci_test_image)
+                         for t in targets if t.ci_test == "container"}
+    vm = [t.id for t in targets if t.ci_test == "vm"]
+    assert vm == ["freebsd-x86_64"]
+    assert "wheels-freebsd-x86_64" in str(jobs["test-freebsd"])
+    for job in ("test-native", "test-freebsd"):
+        assert "--require-all" in str(jobs[job])
+    assert "--require-all" in (ROOT / "scripts" / "ci_container_test.sh").read_text()
+    free_threaded = " ".join(str(s.get("with", {})) for s in jobs["test-native"]["steps"])
+    assert "3.14t" in free_threaded
+    assert "3.15t" in free_threaded
+    assert "3.10" in free_threaded
+    assert "'3.15'" in free_threaded
+
+
+def test_publish_needs_everything_and_holds_one_permission(release: dict[str, Any]) -> None:
+    jobs = release["jobs"]
+    assert set(jobs["gate"]["needs"]) == {"build", "sdist", "test-native", "test-container",
+                                          "test-freebsd"}
+    publish = jobs["publish"]
+    assert publish["needs"] == ["gate"]
+    assert publish["permissions"] == {"id-token": "write"}
+    assert publish["environment"]["name"] == "pypi"
+    assert "refs/tags/v" in publish["if"]
+    assert "github.event_name == 'push'" in publish["if"]
+    assert "secrets." not in str(publish)
+    script = (ROOT / "scripts" / "ci_publish.sh").read_text()
+    assert "pypi.txt" in script
+    assert "scripts/publish.py" in script
+    assert "--attestations" in script
+    assert set(jobs["github-release"]["needs"]) == {"gate", "publish"}
+    assert jobs["github-release"]["permissions"] == {"contents": "write"}
+    gate_run = " ".join(str(s.get("run", "")) for s in jobs["gate"]["steps"])
+    assert "scripts/gate.py dist --scope release" in gate_run
+
+
+def test_freebsd_never_goes_to_pypi(targets: list[pipeline.Target]) -> None:
+    expected = pipeline.expected_artifacts("1.0.0", targets)
+    pypi, release_only = gate.split_for_pypi(sorted(expected))
+    assert release_only == ["game_with_pyo3-1.0.0-cp310-abi3-freebsd_14_3_release_amd64.whl"]
+    assert not any("freebsd" in name for name in pypi)
+    assert pypi[-1].endswith(".tar.gz")
+
+
+def test_baseline_is_current_and_covered(release: dict[str, Any]) -> None:
+    baseline_path = ROOT / ".github" / "maturin-baseline.yml"
+    maturin = shutil.which("maturin", path=pipeline.tool_env()["PATH"])
+    assert maturin
+    fresh = subprocess.run([maturin, "generate-ci", "github"], cwd=ROOT, capture_output=True,
+                           text=True, check=True).stdout
+    assert fresh == baseline_path.read_text(), (
+        "regenerate the baseline: maturin generate-ci github > .github/maturin-baseline.yml")
+    baseline = yaml.safe_load(fresh)
+    built = {row["id"] for row in matrix(release["jobs"]["build"])}
+    listed = {(job, row["target"]) for job in ("linux", "musllinux", "windows", "macos")
+              for row in baseline["jobs"][job]["strategy"]["matrix"]["platform"]}
+    assert listed <= set(BASELINE_TARGETS), listed - set(BASELINE_TARGETS)
+    assert {BASELINE_TARGETS[k] for k in listed} <= built
+    assert "sdist" in baseline["jobs"]
+    assert "sdist" in release["jobs"]
+
+
+def test_ci_runs_the_readme_command_and_cibuildwheel() -> None:
+    ci = load("ci.yml")
+    assert "python3 scripts/dev.py test" in str(ci["jobs"]["checks"]["steps"])
+    assert (ROOT / ".ci" / "run").read_text().strip().endswith("python3 scripts/dev.py test")
+    runners = ci["jobs"]["wheels"]["strategy"]["matrix"]["runner"]
+    assert any(r.startswith("ubuntu") for r in runners)
+    assert any(r.startswith("macos") for r in runners)
+    assert any(r.startswith("windows") for r in runners)
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["cibuildwheel"]
+    for identifier in ("cp310-*", "cp315-*", "cp314t-*", "cp315t-*"):
+        assert identifier in config["build"]
+    assert "--parallel-threads" in config["overrides"][0]["test-command"]
+
+
+def test_dependabot_covers_actions_cargo_and_python_with_cooldown() -> None:
+    config = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text())
+    ecosystems = {u["package-ecosystem"]: u for u in config["updates"]}
+    assert set(ecosystems) == {"github-actions", "cargo", "uv"}
+    assert all(u["cooldown"]["default-days"] >= 7 for u in ecosystems.values())
+
+
+def _tool(*cmd: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(cmd), cwd=ROOT, env=pipeline.tool_env(), capture_output=True,
+                          text=True, check=False)
+
+
+def test_zizmor_pedantic_has_no_findings() -> None:
+    result = _tool("zizmor", "--offline", "--persona", "pedantic", ".github/workflows",
+                   ".github/dependabot.yml")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings" in result.stdout + result.stderr
+
+
+def test_actionlint_with_shellcheck_has_no_findings(tmp_path: Path) -> None:
+    shellcheck = shutil.which("shellcheck")
+    assert shellcheck, "actionlint needs shellcheck to check run: scripts"
+    result = _tool("actionlint", f"-shellcheck={shellcheck}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    # Prove shellcheck is really in the loop: an unquoted variable must be reported.
+    bad = tmp_path / "bad.yml"
+    bad.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n"
+                   "      - run: echo $HOME/$1\n")
+    caught = _tool("actionlint", f"-shellcheck={shellcheck}", str(bad))
+    assert caught.returncode != 0
+    assert "SC2086" in caught.stdout + caught.stderr
+
+
+def test_workflows_match_the_schema() -> None:
+    result = _tool("check-jsonschema", "--builtin-schema", "vendor.github-workflows",
+                   *map(str, sorted(WORKFLOWS.glob("*.yml"))))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_shell_scripts_pass_shellcheck() -> None:
+    scripts = sorted(str(p) for p in (ROOT / "scripts").glob("*.sh")) + [str(ROOT / ".ci/run")]
+    result = _tool("shellcheck", *scripts)
+    assert result.returncode == 0, result.stdout
