@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pipeline import (  # noqa: E402
+from pipeline import (
     FREE_THREADED_INTERPRETERS,
     ROOT,
     PipelineError,
@@ -54,8 +54,15 @@ class BuildReport:
 
 def _run(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> None:
     print("    $", " ".join(cmd), flush=True)
-    result = subprocess.run(cmd, cwd=cwd, env=env or tool_env(), check=False,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    result = subprocess.run(
+        cmd,
+        cwd=cwd,
+        env=env or tool_env(),
+        check=False,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     if result.returncode != 0:
         sys.stdout.write(result.stdout[-4000:])
         raise PipelineError(f"command failed (exit {result.returncode}): {' '.join(cmd)}")
@@ -65,8 +72,10 @@ def require_tools(*names: str) -> None:
     path = tool_env()["PATH"]
     missing = [n for n in names if shutil.which(n, path=path) is None]
     if missing:
-        raise PipelineError(f"missing tool(s): {', '.join(missing)} — run "
-                            "`python3 scripts/dev.py setup` and use .venv/bin on PATH")
+        raise PipelineError(
+            f"missing tool(s): {', '.join(missing)} — run "
+            "`python3 scripts/dev.py setup` and use .venv/bin on PATH"
+        )
 
 
 def check_out_dir(out: Path, version: str, clean: bool) -> None:
@@ -82,20 +91,22 @@ def check_out_dir(out: Path, version: str, clean: bool) -> None:
         if not same:
             stale.append(path.name)
     if stale:
-        raise PipelineError(f"{out} holds artifacts of another version ({', '.join(stale)}); "
-                            "remove them or pass --clean")
+        raise PipelineError(
+            f"{out} holds artifacts of another version ({', '.join(stale)}); "
+            "remove them or pass --clean"
+        )
 
 
 def _installed_rust_targets() -> set[str]:
-    result = subprocess.run(["rustup", "target", "list", "--installed"], check=False,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["rustup", "target", "list", "--installed"], check=False, capture_output=True, text=True
+    )
     return set(result.stdout.split())
 
 
 def compatibility_args(target: Target) -> list[str]:
     if target.platform.startswith(("manylinux", "musllinux")):
-        policy = re.match(r"(manylinux2014|manylinux_\d+_\d+|musllinux_\d+_\d+)_",
-                          target.platform)
+        policy = re.match(r"(manylinux2014|manylinux_\d+_\d+|musllinux_\d+_\d+)_", target.platform)
         if policy is None:
             raise PipelineError(f"{target.id}: cannot read a policy from {target.platform}")
         return ["--zig", "--compatibility", policy.group(1)]
@@ -140,8 +151,16 @@ def build_target(target: Target, out: Path, report: BuildReport) -> None:
         env["MATURIN_FREEBSD_VERSION"] = f"{major}.{minor}-{kind.upper()}"
     for abi in target.abis:
         before = set(out.iterdir())
-        cmd = ["maturin", "build", "--release", "--locked", "--out", str(out),
-               "--target", target.rust]
+        cmd = [
+            "maturin",
+            "build",
+            "--release",
+            "--locked",
+            "--out",
+            str(out),
+            "--target",
+            target.rust,
+        ]
         if mode == "cross":
             cmd += compatibility_args(target)
         if abi in FREE_THREADED_INTERPRETERS:
@@ -169,20 +188,33 @@ def wheel_from_sdist(sdist: Path, reference: Path | None, report: BuildReport) -
             archive.extractall(tmp, filter="data")
         (source,) = Path(tmp).iterdir()
         wheels = Path(tmp) / "wheels"
-        _run(["maturin", "build", "--release", "--locked", "--out", str(wheels),
-              *compatibility_args(host_target(load_targets()))], cwd=source)
+        _run(
+            [
+                "maturin",
+                "build",
+                "--release",
+                "--locked",
+                "--out",
+                str(wheels),
+                *compatibility_args(host_target(load_targets())),
+            ],
+            cwd=source,
+        )
         (wheel,) = wheels.glob("*.whl")
         report.sdist_wheel = wheel.name
         if reference is not None:
             ours = sorted(zipfile.ZipFile(wheel).namelist())
             theirs = sorted(zipfile.ZipFile(reference).namelist())
             if ours != theirs:
-                raise PipelineError(f"the wheel built from {sdist.name} differs in content from "
-                                    f"{reference.name}: {sorted(set(ours) ^ set(theirs))}")
+                raise PipelineError(
+                    f"the wheel built from {sdist.name} differs in content from "
+                    f"{reference.name}: {sorted(set(ours) ^ set(theirs))}"
+                )
 
 
-def run(out: Path, targets: list[Target], *, clean: bool = False,
-        sdist_check: bool = True) -> BuildReport:
+def run(
+    out: Path, targets: list[Target], *, clean: bool = False, sdist_check: bool = True
+) -> BuildReport:
     require_tools("maturin", "cargo", "rustup")
     version = project_version()
     start = time.monotonic()
@@ -215,15 +247,19 @@ def select_targets(all_platforms: bool, ids: list[str]) -> list[Target]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "dist")
     parser.add_argument("--all-platforms", action="store_true")
     parser.add_argument("--target", action="append", default=[], dest="targets")
     parser.add_argument("--clean", action="store_true", help="empty --out first")
     parser.add_argument("--no-sdist-check", action="store_true")
-    parser.add_argument("--sdist-only", action="store_true",
-                        help="the sdist and a wheel built from it, no manifest wheels")
+    parser.add_argument(
+        "--sdist-only",
+        action="store_true",
+        help="the sdist and a wheel built from it, no manifest wheels",
+    )
     args = parser.parse_args(argv)
     try:
         targets = [] if args.sdist_only else select_targets(args.all_platforms, args.targets)

@@ -53,8 +53,16 @@ def setup() -> None:
         step("create venv", sys.executable, "-m", "venv", VENV)
     if not (BIN / "uv").exists():
         step("install uv", PYTHON, "-m", "pip", "install", "--quiet", "uv>=0.8")
-    step("sync tools", BIN / "uv", "sync", "--locked", "--no-install-project", "--all-groups",
-         "--python", PYTHON)
+    step(
+        "sync tools",
+        BIN / "uv",
+        "sync",
+        "--locked",
+        "--no-install-project",
+        "--all-groups",
+        "--python",
+        PYTHON,
+    )
 
 
 def install_wheel() -> Path:
@@ -62,8 +70,17 @@ def install_wheel() -> Path:
     shutil.rmtree(TEST_WHEELS, ignore_errors=True)
     step("build wheel", BIN / "maturin", "build", "--release", "--out", TEST_WHEELS)
     (wheel,) = TEST_WHEELS.glob("*.whl")
-    step("install wheel", BIN / "uv", "pip", "install", "--python", PYTHON, "--reinstall",
-         "--no-deps", wheel)
+    step(
+        "install wheel",
+        BIN / "uv",
+        "pip",
+        "install",
+        "--python",
+        PYTHON,
+        "--reinstall",
+        "--no-deps",
+        wheel,
+    )
     return wheel
 
 
@@ -76,13 +93,35 @@ def test() -> None:
     install_wheel()
     step("ruff", BIN / "ruff", "check", ".")
     step("ruff format", BIN / "ruff", "format", "--check", ".")
-    step("mypy", BIN / "mypy")
-    step("stubtest", PYTHON, "-m", "mypy.stubtest", "game_with_pyo3", "game_with_pyo3._core",
-         "--allowlist", ROOT / ".mypy-stubtest-allowlist")
+    step("mypy (package, tests)", BIN / "mypy")
+    step(
+        "mypy (scripts)",
+        BIN / "mypy",
+        "scripts",
+        env={**os.environ, "MYPYPATH": str(ROOT / "scripts")},
+    )
+    step(
+        "stubtest",
+        PYTHON,
+        "-m",
+        "mypy.stubtest",
+        "game_with_pyo3",
+        "game_with_pyo3._core",
+        "--allowlist",
+        ROOT / ".mypy-stubtest-allowlist",
+    )
     step("validate-pyproject", BIN / "validate-pyproject", "pyproject.toml")
     step("pytest (package)", PYTHON, "-m", "pytest", "tests", env=env)
-    step("pytest (package, 4 threads per test)", PYTHON, "-m", "pytest", "tests", "-q",
-         "--parallel-threads=4", env=env)
+    step(
+        "pytest (package, 4 threads per test)",
+        PYTHON,
+        "-m",
+        "pytest",
+        "tests",
+        "-q",
+        "--parallel-threads=4",
+        env=env,
+    )
     step("pytest (pipeline and scripts)", PYTHON, "-m", "pytest", "scripts/tests", env=env)
 
 

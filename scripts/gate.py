@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pipeline import (  # noqa: E402
+from pipeline import (
     PipelineError,
     Target,
     artifact_version,
@@ -78,15 +78,19 @@ def scope_targets(scope: str, targets: list[Target]) -> list[Target]:
 def check_manifest(names: list[str], expected: set[str]) -> list[str]:
     present = set(names)
     problems = [f"manifest: {n} is missing" for n in sorted(expected - present)]
-    problems += [f"manifest: {n} is not expected in this release" for n in sorted(present - expected)]
+    problems += [
+        f"manifest: {n} is not expected in this release" for n in sorted(present - expected)
+    ]
     return problems
 
 
 def check_versions(names: list[str], version: str, tag: str | None) -> list[str]:
     problems = []
     if tag is not None and tag != f"v{version}":
-        problems.append(f"version: tag {tag} does not match Cargo.toml's version {version} "
-                        f"(expected tag v{version})")
+        problems.append(
+            f"version: tag {tag} does not match Cargo.toml's version {version} "
+            f"(expected tag v{version})"
+        )
     for name in names:
         try:
             found = artifact_version(name)
@@ -151,6 +155,25 @@ def check_auditwheel(path: Path) -> list[str]:
     return problems
 
 
+def check_wheel(path: Path, result: GateResult) -> list[str]:
+    """Contents, auditwheel, abi3audit and check-wheel-contents for one wheel."""
+    problems = check_wheel_contents(path) + check_auditwheel(path)
+    if "-abi3-" in path.name:
+        audit_code, audit = _tool(["abi3audit", "--strict", str(path)])
+        if audit_code != 0:
+            problems.append(f"abi3audit: {path.name}: {' '.join(audit.split())[-400:]}")
+        else:
+            result.passed(path.name, "abi3audit")
+    cwc_code, cwc = _tool(["check-wheel-contents", str(path)])
+    if cwc_code != 0:
+        problems.append(f"check-wheel-contents: {cwc.strip()}")
+    if not problems:
+        result.passed(path.name, "contents")
+        if expected_policy(path.name):
+            result.passed(path.name, "auditwheel")
+    return problems
+
+
 def run(dist: Path, scope: str, tag: str | None = None) -> GateResult:
     for tool in ("twine", "abi3audit", "auditwheel", "check-wheel-contents"):
         if shutil.which(tool, path=tool_env()["PATH"]) is None:
@@ -178,33 +201,21 @@ def run(dist: Path, scope: str, tag: str | None = None) -> GateResult:
         if code == 0:
             result.passed(path.name, "twine")
     for path in wheels:
-        problems = check_wheel_contents(path) + check_auditwheel(path)
-        if "-abi3-" in path.name:
-            audit_code, audit = _tool(["abi3audit", "--strict", str(path)])
-            if audit_code != 0:
-                problems.append(f"abi3audit: {path.name}: {' '.join(audit.split())[-400:]}")
-            else:
-                result.passed(path.name, "abi3audit")
-        cwc_code, cwc = _tool(["check-wheel-contents", str(path)])
-        if cwc_code != 0:
-            problems.append(f"check-wheel-contents: {cwc.strip()}")
-        if not problems:
-            result.passed(path.name, "contents")
-            if expected_policy(path.name):
-                result.passed(path.name, "auditwheel")
-        result.problems += problems
+        result.problems += check_wheel(path, result)
     if not result.problems:
         sums = "".join(f"{sha256(p)}  {p.name}\n" for p in artifacts)
         (dist / "SHA256SUMS").write_text(sums, encoding="utf-8")
         (dist / "pypi.txt").write_text("".join(f"{n}\n" for n in result.pypi), encoding="utf-8")
         (dist / "release-only.txt").write_text(
-            "".join(f"{n}\n" for n in result.release_only), encoding="utf-8")
+            "".join(f"{n}\n" for n in result.release_only), encoding="utf-8"
+        )
     return result
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("dist", type=Path)
     parser.add_argument("--scope", default="host", choices=["host", "local", "release"])
     parser.add_argument("--tag")

@@ -17,8 +17,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import release  # noqa: E402
-from pipeline import ROOT, PipelineError  # noqa: E402
+import release
+from pipeline import ROOT, PipelineError
 
 
 def assets(dist: Path) -> list[Path]:
@@ -37,16 +37,27 @@ def commands(tag: str, dist: Path, notes_file: Path, exists: bool) -> list[list[
     if exists:
         return [["gh", "release", "upload", tag, "--clobber", *files]]
     version = tag.removeprefix("v")
-    cmd = ["gh", "release", "create", tag, "--verify-tag", "--title",
-           f"game-with-pyo3 {version}", "--notes-file", str(notes_file), *files]
+    cmd = [
+        "gh",
+        "release",
+        "create",
+        tag,
+        "--verify-tag",
+        "--title",
+        f"game-with-pyo3 {version}",
+        "--notes-file",
+        str(notes_file),
+        *files,
+    ]
     if release.parse_version(version).is_prerelease:
         cmd.insert(4, "--prerelease")
     return [cmd]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("tag")
     parser.add_argument("dist", type=Path)
     parser.add_argument("--dry-run", action="store_true")
@@ -56,9 +67,13 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             notes_file = Path(tmp) / "notes.md"
             notes_file.write_text(release.notes(ROOT, version) + "\n", encoding="utf-8")
-            exists = not args.dry_run and subprocess.run(
-                ["gh", "release", "view", args.tag], capture_output=True, check=False
-            ).returncode == 0
+            exists = (
+                not args.dry_run
+                and subprocess.run(
+                    ["gh", "release", "view", args.tag], capture_output=True, check=False
+                ).returncode
+                == 0
+            )
             for cmd in commands(args.tag, args.dist, notes_file, exists):
                 print("$", " ".join(cmd))
                 if not args.dry_run:

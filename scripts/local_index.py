@@ -56,7 +56,7 @@ def _write_htpasswd(path: Path, password: str) -> None:
     with warnings.catch_warnings():
         # passlib (pypiserver's own choice for htpasswd) imports the deprecated `crypt`.
         warnings.simplefilter("ignore", DeprecationWarning)
-        from passlib.apache import HtpasswdFile
+        from passlib.apache import HtpasswdFile  # type: ignore[import-untyped]
 
     htpasswd = HtpasswdFile(str(path), new=True)
     htpasswd.set_password(USER, password)
@@ -94,11 +94,27 @@ def serve(port: int | None = None, timeout: float = 30.0) -> Iterator[LocalIndex
         log = workdir / "server.log"
         with log.open("wb") as log_handle:
             process = subprocess.Popen(
-                ["pypi-server", "run", "--host", "127.0.0.1", "--port", str(port),
-                 "--passwords", str(workdir / "htpasswd"), "--authenticate", "update",
-                 "--disable-fallback", "--hash-algo", "sha256", "--backend", "simple-dir",
-                 str(packages)],
-                env=tool_env(), stdout=log_handle, stderr=subprocess.STDOUT,
+                [
+                    "pypi-server",
+                    "run",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--passwords",
+                    str(workdir / "htpasswd"),
+                    "--authenticate",
+                    "update",
+                    "--disable-fallback",
+                    "--hash-algo",
+                    "sha256",
+                    "--backend",
+                    "simple-dir",
+                    str(packages),
+                ],
+                env=tool_env(),
+                stdout=log_handle,
+                stderr=subprocess.STDOUT,
             )
         _wait_ready(url, process, log, timeout)
         yield LocalIndex(url=url, username=USER, password=password, packages=packages)

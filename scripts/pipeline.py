@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+import tomllib
 from packaging.tags import parse_tag
 from packaging.utils import parse_sdist_filename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
@@ -63,8 +63,7 @@ def load_targets(path: Path = MANIFEST) -> list[Target]:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     targets = []
     for row in data["target"]:
-        row = {**row, "abis": tuple(row["abis"])}
-        targets.append(Target(**row))
+        targets.append(Target(**{**row, "abis": tuple(row["abis"])}))
     ids = [t.id for t in targets]
     if len(set(ids)) != len(ids):
         raise PipelineError(f"duplicate target ids in {path}")
@@ -74,8 +73,10 @@ def load_targets(path: Path = MANIFEST) -> list[Target]:
                 raise PipelineError(f"{target.id}: unknown abi {abi!r}")
         platforms_ok = all(is_pypi_platform(p) for p in target.platform.split("."))
         if target.pypi and not platforms_ok:
-            raise PipelineError(f"{target.id}: platform {target.platform} is marked for PyPI "
-                                "but PyPI refuses that tag")
+            raise PipelineError(
+                f"{target.id}: platform {target.platform} is marked for PyPI "
+                "but PyPI refuses that tag"
+            )
     return targets
 
 

@@ -31,7 +31,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pipeline import DIST_NAME, PipelineError, pypi_accepts, sha256, tool_env  # noqa: E402
+from pipeline import DIST_NAME, PipelineError, pypi_accepts, sha256, tool_env
 
 INDEXES = {
     "testpypi": ("https://test.pypi.org/legacy/", "https://test.pypi.org/simple/"),
@@ -61,10 +61,14 @@ class _Links(HTMLParser):
 
 def index_files(simple_url: str, auth: tuple[str, str] | None = None) -> dict[str, str]:
     """{filename: sha256 or ''} of what the index holds for the project."""
+    if not simple_url.startswith(("https://", "http://127.0.0.1:", "http://localhost:")):
+        raise PipelineError(f"refusing index URL {simple_url}: https, or http on loopback only")
     url = f"{simple_url.rstrip('/')}/{DIST_NAME}/"
-    request = urllib.request.Request(url, headers={
-        "Accept": "application/vnd.pypi.simple.v1+json, text/html;q=0.1"})
+    request = urllib.request.Request(  # noqa: S310 - scheme checked above
+        url, headers={"Accept": "application/vnd.pypi.simple.v1+json, text/html;q=0.1"}
+    )
     try:
+        # The scheme was checked above: https, or http on loopback.
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
             body = response.read().decode()
             kind = response.headers.get("Content-Type", "")
@@ -99,8 +103,14 @@ def upload_list(dist: Path) -> list[Path]:
     return paths
 
 
-def publish(dist: Path, repository_url: str, simple_url: str, *, attestations: bool = False,
-            limit: int | None = None) -> PublishReport:
+def publish(
+    dist: Path,
+    repository_url: str,
+    simple_url: str,
+    *,
+    attestations: bool = False,
+    limit: int | None = None,
+) -> PublishReport:
     """Upload what is missing. `limit` stops after that many uploads (to rehearse a
     release that died half-way)."""
     files = upload_list(dist)
@@ -110,15 +120,24 @@ def publish(dist: Path, repository_url: str, simple_url: str, *, attestations: b
         if path.name in present:
             theirs = present[path.name]
             if theirs and theirs != sha256(path):
-                raise PipelineError(f"{path.name} is already on the index with different "
-                                    "content; a published file can never be replaced — bump "
-                                    "the version")
+                raise PipelineError(
+                    f"{path.name} is already on the index with different "
+                    "content; a published file can never be replaced — bump "
+                    "the version"
+                )
             report.already_there.append(path.name)
             continue
         if limit is not None and len(report.uploaded) >= limit:
             break
-        cmd = ["twine", "upload", "--non-interactive", "--disable-progress-bar",
-               "--repository-url", repository_url, str(path)]
+        cmd = [
+            "twine",
+            "upload",
+            "--non-interactive",
+            "--disable-progress-bar",
+            "--repository-url",
+            repository_url,
+            str(path),
+        ]
         if attestations:
             cmd += sorted(map(str, path.parent.glob(f"{path.name}.*.attestation")))
             cmd.insert(2, "--attestations")
@@ -134,16 +153,20 @@ def publish(dist: Path, repository_url: str, simple_url: str, *, attestations: b
         if missing:
             raise PipelineError(f"after upload the index still lacks {missing}")
         version = re.escape(files[-1].name.removesuffix(".tar.gz").split("-")[-1])
-        extra = [n for n in final if re.search(rf"-{version}[-.]", n)
-                 and n not in {p.name for p in files}]
+        extra = [
+            n
+            for n in final
+            if re.search(rf"-{version}[-.]", n) and n not in {p.name for p in files}
+        ]
         if extra:
             raise PipelineError(f"the index holds files of this version we did not send: {extra}")
     return report
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("dist", type=Path)
     parser.add_argument("--to", choices=sorted(INDEXES), help="a well-known index")
     parser.add_argument("--repository-url")

@@ -34,16 +34,18 @@ from pathlib import Path
 from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import build  # noqa: E402
-import gate  # noqa: E402
-import local_index  # noqa: E402
-import publish  # noqa: E402
-import test_wheels  # noqa: E402
-from pipeline import DIST_NAME, ROOT, PipelineError, tool_env  # noqa: E402
+import build
+import gate
+import local_index
+import publish
+import test_wheels
+from pipeline import DIST_NAME, ROOT, PipelineError, tool_env
 
 T = TypeVar("T")
-SMOKE = ("from game_with_pyo3 import dnd, __version__; "
-         "print(__version__, dnd.roll_dice(3, 6, seed=1), dnd.roll('4d6kh3', seed=1).total)")
+SMOKE = (
+    "from game_with_pyo3 import dnd, __version__; "
+    "print(__version__, dnd.roll_dice(3, 6, seed=1), dnd.roll('4d6kh3', seed=1).total)"
+)
 
 
 class StageFailed(Exception):
@@ -72,12 +74,18 @@ class Rehearsal:
             print(f"=== {name}: {self.timings[name]:.1f}s", flush=True)
 
 
-def _venv_with(requirement: list[str], index: local_index.LocalIndex | None,
-               extra: list[str], tmp: Path, label: str) -> str:
+def _venv_with(
+    requirement: list[str],
+    index: local_index.LocalIndex | None,
+    extra: list[str],
+    tmp: Path,
+    label: str,
+) -> str:
     venv = tmp / label
     env = tool_env()
-    subprocess.run(["uv", "venv", "--quiet", "--python", sys.executable, str(venv)], env=env,
-                   check=True)
+    subprocess.run(
+        ["uv", "venv", "--quiet", "--python", sys.executable, str(venv)], env=env, check=True
+    )
     python = str(venv / "bin" / "python")
     cmd = ["uv", "pip", "install", "--quiet", "--no-cache", "--python", python, *extra]
     if index is not None:
@@ -91,45 +99,73 @@ def install_and_smoke(index: local_index.LocalIndex, version: str, report: Rehea
         tmp = Path(tmp_name)
         python = _venv_with([f"{DIST_NAME}=={version}"], index, [], tmp, "from-wheel")
         chosen = subprocess.run(
-            [python, "-c", "import importlib.metadata as m; "
-             "print(m.distribution('game-with-pyo3').read_text('WHEEL'))"],
-            check=True, capture_output=True, text=True).stdout
-        tags = [line.split(":", 1)[1].strip() for line in chosen.splitlines()
-                if line.startswith("Tag:")]
+            [
+                python,
+                "-c",
+                "import importlib.metadata as m; "
+                "print(m.distribution('game-with-pyo3').read_text('WHEEL'))",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        tags = [
+            line.split(":", 1)[1].strip() for line in chosen.splitlines() if line.startswith("Tag:")
+        ]
         if not any(t.startswith("cp310-abi3-") for t in tags):
             raise PipelineError(f"pip picked a wheel tagged {tags}, expected the abi3 wheel")
-        out = subprocess.run([python, "-c", SMOKE], check=True, capture_output=True,
-                             text=True).stdout.strip()
+        out = subprocess.run(
+            [python, "-c", SMOKE], check=True, capture_output=True, text=True
+        ).stdout.strip()
         print(f"    installed from the index ({tags[0]}): {out}")
         # The sdist alone: build requirements (maturin) come from PyPI, the package
         # itself only from the local index (uv's first-index strategy).
-        python = _venv_with([f"{DIST_NAME}=={version}"], index,
-                            ["--no-binary", DIST_NAME, "--extra-index-url",
-                             "https://pypi.org/simple/"], tmp, "from-sdist")
-        out = subprocess.run([python, "-c", SMOKE], check=True, capture_output=True,
-                             text=True).stdout.strip()
+        python = _venv_with(
+            [f"{DIST_NAME}=={version}"],
+            index,
+            ["--no-binary", DIST_NAME, "--extra-index-url", "https://pypi.org/simple/"],
+            tmp,
+            "from-sdist",
+        )
+        out = subprocess.run(
+            [python, "-c", SMOKE], check=True, capture_output=True, text=True
+        ).stdout.strip()
         print(f"    installed from the sdist alone: {out}")
     report.notes.append("installed from the local index: abi3 wheel and sdist, both rolled dice")
 
 
-def rehearse_local_publish(dist: Path, version: str, port: int | None,
-                           report: Rehearsal) -> None:
+def rehearse_local_publish(dist: Path, version: str, port: int | None, report: Rehearsal) -> None:
     with local_index.serve(port) as index:
         print(f"    local index {index.url} (uploads need a password, no fallback)")
         os.environ["TWINE_USERNAME"], os.environ["TWINE_PASSWORD"] = (
-            index.username, index.password)
+            index.username,
+            index.password,
+        )
         first = publish.publish(dist, index.upload_url, index.simple_url, limit=2)
         print(f"    half-finished release: {len(first.uploaded)} files sent, then stopped")
         again = subprocess.run(
-            ["twine", "upload", "--non-interactive", "--disable-progress-bar",
-             "--repository-url", index.upload_url, str(dist / first.uploaded[0])],
-            env=tool_env(), check=False, capture_output=True, text=True)
+            [
+                "twine",
+                "upload",
+                "--non-interactive",
+                "--disable-progress-bar",
+                "--repository-url",
+                index.upload_url,
+                str(dist / first.uploaded[0]),
+            ],
+            env=tool_env(),
+            check=False,
+            capture_output=True,
+            text=True,
+        )
         if again.returncode == 0:
             raise PipelineError(f"the index accepted {first.uploaded[0]} a second time")
         print(f"    re-uploading {first.uploaded[0]} directly is refused by the index: good")
         second = publish.publish(dist, index.upload_url, index.simple_url)
-        print(f"    re-run: uploaded {len(second.uploaded)}, skipped "
-              f"{len(second.already_there)} already there; final set verified")
+        print(
+            f"    re-run: uploaded {len(second.uploaded)}, skipped "
+            f"{len(second.already_there)} already there; final set verified"
+        )
         for name in first.uploaded + second.uploaded:
             report.published[name] = "local index"
         install_and_smoke(index, version, report)
@@ -143,10 +179,16 @@ def summary(dist: Path, report: Rehearsal, release_only: list[str]) -> str:
         published = report.published.get(name, "-")
         if name in release_only:
             published = "GitHub Release only"
-        rows.append((name.split("-")[0] + ("" if name.endswith(".whl") else " sdist"), tags,
-                     f"{path.stat().st_size / 1024:.0f} KiB",
-                     ", ".join(report.gates.get(name, [])) or "-",
-                     report.tested.get(name, "-"), published))
+        rows.append(
+            (
+                name.split("-")[0] + ("" if name.endswith(".whl") else " sdist"),
+                tags,
+                f"{path.stat().st_size / 1024:.0f} KiB",
+                ", ".join(report.gates.get(name, [])) or "-",
+                report.tested.get(name, "-"),
+                published,
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -169,20 +211,25 @@ def run(args: argparse.Namespace) -> Rehearsal:
     for o in outcomes:
         report.tested[o.wheel] = ", ".join(o.passed) or o.note
     report.tested[built.version and f"game_with_pyo3-{built.version}.tar.gz"] = (
-        "a wheel built from it" if built.sdist_wheel else "-")
+        "a wheel built from it" if built.sdist_wheel else "-"
+    )
     if failures:
         raise StageFailed("test", "; ".join(failures))
     if args.to == "local":
-        report.stage("publish", lambda: rehearse_local_publish(dist, built.version, args.port,
-                                                               report))
+        report.stage(
+            "publish", lambda: rehearse_local_publish(dist, built.version, args.port, report)
+        )
     else:
         urls = publish.INDEXES[args.to]
         done = report.stage("publish", lambda: publish.publish(dist, *urls))
         for name in done.uploaded + done.already_there:
             report.published[name] = args.to
     print("\n" + summary(dist, report, gated.release_only))
-    print("\n" + "  ".join(f"{k} {v:.0f}s" for k, v in report.timings.items())
-          + f"  total {sum(report.timings.values()):.0f}s")
+    print(
+        "\n"
+        + "  ".join(f"{k} {v:.0f}s" for k, v in report.timings.items())
+        + f"  total {sum(report.timings.values()):.0f}s"
+    )
     for note in report.notes:
         print(f"  note: {note}")
     return report
@@ -193,8 +240,9 @@ def _terminate(signum: int, _frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--all-platforms", action="store_true")
     parser.add_argument("--out", type=Path, default=ROOT / ".rehearsal" / "dist")
     parser.add_argument("--to", choices=["local", "testpypi", "pypi"], default="local")
@@ -207,8 +255,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nrehearsal FAILED — {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("\nrehearsal interrupted; the index server and temporary files were removed",
-              file=sys.stderr)
+        print(
+            "\nrehearsal interrupted; the index server and temporary files were removed",
+            file=sys.stderr,
+        )
         return 130
     print("\nrehearsal passed")
     return 0

@@ -30,7 +30,7 @@ import tomlkit
 from packaging.version import InvalidVersion, Version
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pipeline import ROOT, PipelineError  # noqa: E402
+from pipeline import ROOT, PipelineError
 
 CRATE = "game-with-pyo3"
 UNRELEASED = "## [Unreleased]"
@@ -43,8 +43,7 @@ class ReleaseError(PipelineError):
 
 
 def git(root: Path, *args: str, check: bool = True) -> str:
-    result = subprocess.run(["git", *args], cwd=root, check=False, capture_output=True,
-                            text=True)
+    result = subprocess.run(["git", *args], cwd=root, check=False, capture_output=True, text=True)
     if check and result.returncode != 0:
         raise ReleaseError(f"git {' '.join(args)} failed: {result.stderr.strip()}")
     return result.stdout.strip()
@@ -75,7 +74,7 @@ def cargo_spelling(version: Version) -> str:
 
 def current_version(root: Path) -> Version:
     cargo = tomlkit.parse((root / "Cargo.toml").read_text(encoding="utf-8"))
-    return Version(str(cargo["package"]["version"]))  # type: ignore[index]
+    return Version(str(cargo["package"]["version"]))
 
 
 @dataclass
@@ -91,7 +90,7 @@ def changelog_sections(text: str) -> list[Section]:
     lines: list[str] = []
     for line in text.splitlines():
         match = _HEADING.match(line)
-        if match or line.startswith("[") and "]: " in line:
+        if match or (line.startswith("[") and "]: " in line):
             if current is not None:
                 current.body = "\n".join(lines).strip()
                 sections.append(current)
@@ -114,7 +113,7 @@ def section_has_entries(body: str) -> bool:
 
 def repository_url(root: Path) -> str:
     project = tomlkit.parse((root / "pyproject.toml").read_text(encoding="utf-8"))
-    return str(project["project"]["urls"]["Repository"]).rstrip("/")  # type: ignore[index]
+    return str(project["project"]["urls"]["Repository"]).rstrip("/")
 
 
 def new_changelog(text: str, version: str, date: str, previous: str | None, repo: str) -> str:
@@ -123,8 +122,11 @@ def new_changelog(text: str, version: str, date: str, previous: str | None, repo
     text = text.replace(UNRELEASED, f"{UNRELEASED}\n\n## [{version}] - {date}", 1)
     links = [line for line in text.splitlines() if line.startswith("[Unreleased]: ")]
     unreleased_link = f"[Unreleased]: {repo}/compare/v{version}...HEAD"
-    version_link = (f"[{version}]: {repo}/compare/v{previous}...v{version}" if previous
-                    else f"[{version}]: {repo}/releases/tag/v{version}")
+    version_link = (
+        f"[{version}]: {repo}/compare/v{previous}...v{version}"
+        if previous
+        else f"[{version}]: {repo}/releases/tag/v{version}"
+    )
     if links:
         text = text.replace(links[0], f"{unreleased_link}\n{version_link}", 1)
     else:
@@ -134,13 +136,13 @@ def new_changelog(text: str, version: str, date: str, previous: str | None, repo
 
 def bump_cargo(text: str, cargo_version: str) -> str:
     doc = tomlkit.parse(text)
-    doc["package"]["version"] = cargo_version  # type: ignore[index]
+    doc["package"]["version"] = cargo_version
     return tomlkit.dumps(doc)
 
 
 def bump_lock(text: str, cargo_version: str) -> str:
     doc = tomlkit.parse(text)
-    packages = [p for p in doc["package"] if p["name"] == CRATE]  # type: ignore[union-attr]
+    packages = [p for p in doc["package"] if p["name"] == CRATE]
     if len(packages) != 1:
         raise ReleaseError(f"Cargo.lock has {len(packages)} entries for {CRATE}")
     packages[0]["version"] = cargo_version
@@ -176,8 +178,14 @@ def preflight(root: Path, target: Version) -> tuple[Version, Section]:
     return current, unreleased
 
 
-def prepare(root: Path, version_text: str, *, date: str | None = None, dry_run: bool = False,
-            push: bool = False) -> str:
+def prepare(
+    root: Path,
+    version_text: str,
+    *,
+    date: str | None = None,
+    dry_run: bool = False,
+    push: bool = False,
+) -> str:
     target = parse_version(version_text)
     current, unreleased = preflight(root, target)
     date = date or dt.date.today().isoformat()
@@ -190,17 +198,27 @@ def prepare(root: Path, version_text: str, *, date: str | None = None, dry_run: 
     after = {
         paths[0]: bump_cargo(before[paths[0]], cargo_version),
         paths[1]: bump_lock(before[paths[1]], cargo_version),
-        paths[2]: new_changelog(before[paths[2]], str(target), date,
-                                released[0].version if released else None,
-                                repository_url(root)),
+        paths[2]: new_changelog(
+            before[paths[2]],
+            str(target),
+            date,
+            released[0].version if released else None,
+            repository_url(root),
+        ),
     }
     if dry_run:
         for path in paths:
-            sys.stdout.writelines(difflib.unified_diff(
-                before[path].splitlines(True), after[path].splitlines(True),
-                f"a/{path.name}", f"b/{path.name}"))
-        print(f"\nwould commit 'Release {target}' and tag {tag} (from {current}); "
-              "nothing was changed")
+            sys.stdout.writelines(
+                difflib.unified_diff(
+                    before[path].splitlines(True),
+                    after[path].splitlines(True),
+                    f"a/{path.name}",
+                    f"b/{path.name}",
+                )
+            )
+        print(
+            f"\nwould commit 'Release {target}' and tag {tag} (from {current}); nothing was changed"
+        )
         return tag
     head = git(root, "rev-parse", "HEAD")
     tagged = False
@@ -224,8 +242,10 @@ def prepare(root: Path, version_text: str, *, date: str | None = None, dry_run: 
             path.write_text(text, encoding="utf-8")
         raise
     if not push:
-        print(f"prepared {tag}. Push it with:\n    git push --atomic origin "
-              f"{default_branch(root)} {tag}")
+        print(
+            f"prepared {tag}. Push it with:\n    git push --atomic origin "
+            f"{default_branch(root)} {tag}"
+        )
     return tag
 
 
@@ -243,8 +263,9 @@ def verify_tag(root: Path, tag: str) -> str:
     version = parse_version(tag[1:])
     cargo = current_version(root)
     if cargo != version:
-        raise ReleaseError(f"tag {tag} does not match Cargo.toml's version "
-                           f"{cargo_spelling(cargo)} ({cargo})")
+        raise ReleaseError(
+            f"tag {tag} does not match Cargo.toml's version {cargo_spelling(cargo)} ({cargo})"
+        )
     sections = changelog_sections((root / "CHANGELOG.md").read_text(encoding="utf-8"))
     section = next((s for s in sections if s.version == str(version)), None)
     if section is None:
@@ -263,8 +284,9 @@ def _terminate(signum: int, _frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repo", type=Path, default=ROOT)
     commands = parser.add_subparsers(dest="command", required=True)
     p = commands.add_parser("prepare")
@@ -278,8 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     try:
         if args.command == "prepare":
-            prepare(args.repo, args.version, date=args.date, dry_run=args.dry_run,
-                    push=args.push)
+            prepare(args.repo, args.version, date=args.date, dry_run=args.dry_run, push=args.push)
         elif args.command == "notes":
             print(notes(args.repo, args.version))
         else:
@@ -289,8 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"release {args.command}: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"release {args.command}: interrupted; the repository is as it was",
-              file=sys.stderr)
+        print(f"release {args.command}: interrupted; the repository is as it was", file=sys.stderr)
         return 130
     return 0
 

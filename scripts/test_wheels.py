@@ -23,12 +23,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import tomllib
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pipeline import (  # noqa: E402
+from pipeline import (
     ROOT,
     PipelineError,
     is_free_threaded,
@@ -91,16 +92,23 @@ class WheelOutcome:
 
 def probe(exe: str) -> Interpreter | None:
     try:
-        out = subprocess.run([exe, "-c", PROBE], check=True, capture_output=True, text=True,
-                             timeout=60).stdout
+        out = subprocess.run(
+            [exe, "-c", PROBE], check=True, capture_output=True, text=True, timeout=60
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     data = json.loads(out)
     if data["impl"] != "cpython":
         return None
-    return Interpreter(exe=data["exe"], version=tuple(data["version"]),  # type: ignore[arg-type]
-                       free_threaded=data["free_threaded"], machine=data["machine"],
-                       os=data["os"], bits=data["bits"], libc=data["libc"])
+    return Interpreter(
+        exe=data["exe"],
+        version=tuple(data["version"]),
+        free_threaded=data["free_threaded"],
+        machine=data["machine"],
+        os=data["os"],
+        bits=data["bits"],
+        libc=data["libc"],
+    )
 
 
 def discover(extra: list[str], patterns: tuple[str, ...] = ()) -> list[Interpreter]:
@@ -116,12 +124,17 @@ def discover(extra: list[str], patterns: tuple[str, ...] = ()) -> list[Interpret
             if found:
                 candidates.append(found)
     if shutil.which("uv", path=tool_env()["PATH"]):
-        listed = subprocess.run(["uv", "python", "list", "--only-installed", "--output-format",
-                                 "json"], env=tool_env(), check=False, capture_output=True,
-                                text=True)
+        listed = subprocess.run(
+            ["uv", "python", "list", "--only-installed", "--output-format", "json"],
+            env=tool_env(),
+            check=False,
+            capture_output=True,
+            text=True,
+        )
         if listed.returncode == 0:
-            candidates += [entry["path"] for entry in json.loads(listed.stdout or "[]")
-                           if entry.get("path")]
+            candidates += [
+                entry["path"] for entry in json.loads(listed.stdout or "[]") if entry.get("path")
+            ]
     seen: dict[str, Interpreter] = {}
     for exe in candidates:
         interp = probe(exe)
@@ -161,15 +174,31 @@ def run_suite(wheel: Path, interp: Interpreter, parallel_threads: int, log_dir: 
         env = tool_env()
         python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
         if shutil.which("uv", path=env["PATH"]):
-            subprocess.run(["uv", "venv", "--quiet", "--python", interp.exe, str(venv)],
-                           env=env, check=True)
-            subprocess.run(["uv", "pip", "install", "--quiet", "--python", str(python),
-                            str(wheel), *test_requirements()], env=env, check=True)
+            subprocess.run(
+                ["uv", "venv", "--quiet", "--python", interp.exe, str(venv)], env=env, check=True
+            )
+            subprocess.run(
+                [
+                    "uv",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--python",
+                    str(python),
+                    str(wheel),
+                    *test_requirements(),
+                ],
+                env=env,
+                check=True,
+            )
         else:  # e.g. FreeBSD, where PyPI has no uv build
             subprocess.run([interp.exe, "-m", "venv", str(venv)], env=env, check=True)
-            subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(wheel),
-                            *test_requirements()], env=env, check=True)
-        runs = [[]]
+            subprocess.run(
+                [str(python), "-m", "pip", "install", "--quiet", str(wheel), *test_requirements()],
+                env=env,
+                check=True,
+            )
+        runs: list[list[str]] = [[]]
         if interp.free_threaded and parallel_threads > 1:
             runs.append([f"--parallel-threads={parallel_threads}"])
         ok = True
@@ -177,23 +206,50 @@ def run_suite(wheel: Path, interp: Interpreter, parallel_threads: int, log_dir: 
             log = log_dir / f"{wheel.stem}-{interp.label}{'-parallel' if extra else ''}.log"
             # cwd is a scratch directory and the config comes from the repository, so
             # nothing but the installed wheel can provide `game_with_pyo3`.
-            cmd = [str(python), "-m", "pytest", "-c", str(ROOT / "pyproject.toml"),
-                   "--rootdir", str(ROOT), "-p", "no:cacheprovider", "-q",
-                   str(ROOT / "tests"), *extra]
+            cmd = [
+                str(python),
+                "-m",
+                "pytest",
+                "-c",
+                str(ROOT / "pyproject.toml"),
+                "--rootdir",
+                str(ROOT),
+                "-p",
+                "no:cacheprovider",
+                "-q",
+                str(ROOT / "tests"),
+                *extra,
+            ]
             clean_env = {k: v for k, v in env.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-            result = subprocess.run(cmd, cwd=tmp, env=clean_env, check=False,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            result = subprocess.run(
+                cmd,
+                cwd=tmp,
+                env=clean_env,
+                check=False,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
             log.write_text(result.stdout, encoding="utf-8")
             summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
             status = "ok" if result.returncode == 0 else f"FAILED (see {log})"
-            print(f"    {wheel.name} on {interp.label} {' '.join(extra)}: {summary} — {status}",
-                  flush=True)
+            print(
+                f"    {wheel.name} on {interp.label} {' '.join(extra)}: {summary} — {status}",
+                flush=True,
+            )
             ok = ok and result.returncode == 0
         return ok
 
 
-def run(dist: Path, pythons: list[str], *, qemu: bool = False, parallel_threads: int = 4,
-        log_dir: Path | None = None, patterns: tuple[str, ...] = ()) -> list[WheelOutcome]:
+def run(
+    dist: Path,
+    pythons: list[str],
+    *,
+    qemu: bool = False,
+    parallel_threads: int = 4,
+    log_dir: Path | None = None,
+    patterns: tuple[str, ...] = (),
+) -> list[WheelOutcome]:
     log_dir = log_dir or dist / "test-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     interpreters = discover(pythons, patterns)
@@ -222,28 +278,45 @@ def run(dist: Path, pythons: list[str], *, qemu: bool = False, parallel_threads:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("dist", type=Path)
     parser.add_argument("--python", action="append", default=[], dest="pythons")
-    parser.add_argument("--python-glob", action="append", default=[], dest="patterns",
-                        help="interpreters by pattern, e.g. '/opt/python/cp31*/bin/python'")
+    parser.add_argument(
+        "--python-glob",
+        action="append",
+        default=[],
+        dest="patterns",
+        help="interpreters by pattern, e.g. '/opt/python/cp31*/bin/python'",
+    )
     parser.add_argument("--qemu", action="store_true")
     parser.add_argument("--parallel-threads", type=int, default=4)
-    parser.add_argument("--require-all", action="store_true",
-                        help="fail if any wheel could not be run (CI test jobs)")
+    parser.add_argument(
+        "--require-all",
+        action="store_true",
+        help="fail if any wheel could not be run (CI test jobs)",
+    )
     args = parser.parse_args(argv)
     try:
-        outcomes = run(args.dist, args.pythons, qemu=args.qemu,
-                       parallel_threads=args.parallel_threads, patterns=tuple(args.patterns))
+        outcomes = run(
+            args.dist,
+            args.pythons,
+            qemu=args.qemu,
+            parallel_threads=args.parallel_threads,
+            patterns=tuple(args.patterns),
+        )
     except (PipelineError, subprocess.CalledProcessError) as err:
         print(f"test-wheels: {err}", file=sys.stderr)
         return 1
     failed = False
     for o in outcomes:
         tested = ", ".join(o.passed) or "-"
-        print(f"  {o.wheel}: passed on {tested}"
-              + (f"; FAILED on {', '.join(o.failed)}" if o.failed else "") + f" ({o.note})")
+        print(
+            f"  {o.wheel}: passed on {tested}"
+            + (f"; FAILED on {', '.join(o.failed)}" if o.failed else "")
+            + f" ({o.note})"
+        )
         failed = failed or bool(o.failed) or (args.require_all and not o.passed)
     return 1 if failed else 0
 

@@ -45,8 +45,11 @@ def test_everything_has_a_docstring(obj: object) -> None:
         (dnd.roll, "(expression, *, seed=None)"),
         (dnd.simulate_duel, "(a, b, *, trials=10000, seed=None, threads=None)"),
         (dnd.Roller, "(seed=None)"),
-        (dnd.Character, "(name, health, strength, dexterity=10, constitution=10, "
-                        "intelligence=10, wisdom=10, charisma=10)"),
+        (
+            dnd.Character,
+            "(name, health, strength, dexterity=10, constitution=10, "
+            "intelligence=10, wisdom=10, charisma=10)",
+        ),
         (dnd.Character.attack, "(self, /, target, *, roller=None)"),
         (pycool.sum_of_squares, "(input=[])"),
         (pycool.Point, "(x, y)"),
@@ -60,7 +63,7 @@ def test_signatures(func: object, text: str) -> None:
 def test_help_shows_signature_and_doc() -> None:
     import pydoc
 
-    page = pydoc.render_doc(dnd.roll_dice, renderer=pydoc.plaintext)
+    page = pydoc.plain(pydoc.render_doc(dnd.roll_dice))
     assert "roll_dice(num_dice, sides, *, seed=None)" in page
     assert "2**31 - 1" in page
 
@@ -72,6 +75,7 @@ def test_exception_pickles() -> None:
     assert str(again) == str(info.value)
 
 
+@pytest.mark.subprocess
 def test_module_never_enables_the_gil() -> None:
     code = "import sys, game_with_pyo3.dnd; print(getattr(sys, '_is_gil_enabled', lambda: True)())"
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
@@ -89,22 +93,33 @@ def test_cli_roll(capsys: pytest.CaptureFixture[str]) -> None:
 def test_cli_duel(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["duel", "--trials", "500", "--seed", "1"]) == 0
     out = capsys.readouterr().out
-    stats = dnd.simulate_duel(dnd.Character("Fighter", 30, 16, 12), dnd.Character("Rogue", 24, 10, 18),
-                              trials=500, seed=1)
+    stats = dnd.simulate_duel(
+        dnd.Character("Fighter", 30, 16, 12), dnd.Character("Rogue", 24, 10, 18), trials=500, seed=1
+    )
     assert f"Fighter wins {stats.wins_a}" in out
 
 
 @pytest.mark.parametrize(
     "argv",
-    [["roll", "4d"], ["roll", "1d6", "--seed", "-3"], ["duel", "--a", "X:0:10:10"],
-     ["duel", "--a", "nonsense"], ["duel", "--trials", "0"]],
+    [
+        ["roll", "4d"],
+        ["roll", "1d6", "--seed", "-3"],
+        ["duel", "--a", "X:0:10:10"],
+        ["duel", "--a", "nonsense"],
+        ["duel", "--trials", "0"],
+    ],
 )
 def test_cli_errors_are_messages(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(argv) == 2
     assert capsys.readouterr().err.startswith("error: ")
 
 
+@pytest.mark.subprocess
 def test_python_dash_m() -> None:
-    out = subprocess.run([sys.executable, "-m", "game_with_pyo3", "roll", "2d6", "--seed", "3"],
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "game_with_pyo3", "roll", "2d6", "--seed", "3"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     assert out.stdout.strip() == str(dnd.roll("2d6", seed=3))

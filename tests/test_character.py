@@ -79,7 +79,7 @@ def test_heal_and_damage() -> None:
     with pytest.raises(ValueError, match="amount"):
         c.take_damage(-1)
     with pytest.raises(TypeError):
-        c.heal(1.5)  # type: ignore[arg-type]
+        c.heal(1.5)
     assert c.health == 0
 
 
@@ -160,14 +160,18 @@ def test_fallen_characters_and_self_attacks_are_refused() -> None:
 
 def test_repr_looks_like_the_constructor() -> None:
     c = dnd.Character("Aria", 20, 16, 14)
-    expected = ("Character('Aria', health=20, strength=16, dexterity=14, constitution=10, "
-                "intelligence=10, wisdom=10, charisma=10)")
+    expected = (
+        "Character('Aria', health=20, strength=16, dexterity=14, constitution=10, "
+        "intelligence=10, wisdom=10, charisma=10)"
+    )
     assert repr(c) == expected
     c.take_damage(5)
     assert repr(c) == expected + " [health 15/20]"
 
 
-@pytest.mark.parametrize("clone", [copy.copy, copy.deepcopy, lambda c: pickle.loads(pickle.dumps(c))])
+@pytest.mark.parametrize(
+    "clone", [copy.copy, copy.deepcopy, lambda c: pickle.loads(pickle.dumps(c))]
+)
 def test_copy_and_pickle_keep_current_health(clone: object) -> None:
     c = dnd.Character("Aria", 20, 16, 14, 12, 11, 9, 8)
     c.take_damage(6)
@@ -187,7 +191,11 @@ def test_result_objects_pickle() -> None:
     assert (again.hit, again.damage, again.natural) == (result.hit, result.damage, result.natural)
     roll = dnd.roll("4d6kh3", seed=2)
     roll_again = pickle.loads(pickle.dumps(roll))
-    assert (str(roll_again), roll_again.kept, roll_again.dropped) == (str(roll), roll.kept, roll.dropped)
+    assert (str(roll_again), roll_again.kept, roll_again.dropped) == (
+        str(roll),
+        roll.kept,
+        roll.dropped,
+    )
 
 
 def test_classes_are_immutable_where_they_should_be() -> None:

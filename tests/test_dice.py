@@ -4,7 +4,6 @@ import pytest
 from game_with_pyo3 import dnd
 from hypothesis import given
 from hypothesis import strategies as st
-
 from reference_rng import ReferenceDice
 
 SIDES_MAX = 2**31 - 1
@@ -22,7 +21,11 @@ def test_pinned_test_vectors() -> None:
     # These numbers are part of the public contract: a seed gives these dice forever.
     assert dnd.roll_dice(10, 20, seed=42) == [11, 12, 10, 7, 1, 19, 14, 19, 3, 15]
     assert dnd.roll_dice(5, SIDES_MAX, seed=0) == [
-        2077896894, 563308495, 1394487618, 73537091, 1777009076,
+        2077896894,
+        563308495,
+        1394487618,
+        73537091,
+        1777009076,
     ]
 
 
@@ -67,12 +70,13 @@ def test_large_request_near_the_limit() -> None:
         ((3, None), {}, TypeError, "sides"),
     ],
 )
-def test_bad_arguments(args: tuple[object, ...], kwargs: dict[str, object],
-                       error: type[Exception], match: str) -> None:
+def test_bad_arguments(
+    args: tuple[object, ...], kwargs: dict[str, object], error: type[Exception], match: str
+) -> None:
     with pytest.raises(error, match=match):
         dnd.roll_dice(*args, **kwargs)  # type: ignore[arg-type]
 
 
 def test_seed_is_keyword_only() -> None:
     with pytest.raises(TypeError):
-        dnd.roll_dice(1, 6, 3)  # type: ignore[misc]
+        dnd.roll_dice(1, 6, 3)  # type: ignore[call-arg]

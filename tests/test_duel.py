@@ -39,7 +39,9 @@ def test_same_seed_same_result_whatever_the_thread_count(threads: int) -> None:
     reference = dnd.simulate_duel(a, b, trials=3_001, seed=77, threads=1)
     stats = dnd.simulate_duel(a, b, trials=3_001, seed=77, threads=threads)
     assert (stats.wins_a, stats.wins_b, stats.rounds) == (
-        reference.wins_a, reference.wins_b, reference.rounds,
+        reference.wins_a,
+        reference.wins_b,
+        reference.rounds,
     )
 
 
@@ -79,7 +81,10 @@ def test_pickle() -> None:
     stats = dnd.simulate_duel(*pair(), trials=100, seed=1)
     again = pickle.loads(pickle.dumps(stats))
     assert (again.trials, again.wins_a, again.rounds, again.mean_rounds) == (
-        stats.trials, stats.wins_a, stats.rounds, stats.mean_rounds,
+        stats.trials,
+        stats.wins_a,
+        stats.rounds,
+        stats.mean_rounds,
     )
 
 

@@ -23,7 +23,7 @@ def test_sum_of_squares_basics() -> None:
 
 
 def test_sum_of_squares_errors() -> None:
-    with pytest.raises(ValueError, match="^Input contains negative numbers$"):
+    with pytest.raises(ValueError, match=r"^Input contains negative numbers$"):
         pycool.sum_of_squares([1, -1])
     with pytest.raises(OverflowError):
         pycool.sum_of_squares([2**64])
@@ -52,7 +52,9 @@ def test_point() -> None:
     assert pycool.Point(1e300, 1e300).distance_from_origin() == pytest.approx(math.sqrt(2) * 1e300)
 
 
-@pytest.mark.parametrize("clone", [copy.copy, copy.deepcopy, lambda p: pickle.loads(pickle.dumps(p))])
+@pytest.mark.parametrize(
+    "clone", [copy.copy, copy.deepcopy, lambda p: pickle.loads(pickle.dumps(p))]
+)
 def test_point_copies_are_independent(clone: object) -> None:
     p = pycool.Point(1, 2)
     q = clone(p)  # type: ignore[operator]

@@ -5,7 +5,6 @@ import pickle
 
 import pytest
 from game_with_pyo3 import dnd
-
 from reference_rng import ReferenceDice
 
 
@@ -35,7 +34,9 @@ def test_repr_and_seed() -> None:
     assert dnd.Roller().seed is None
 
 
-@pytest.mark.parametrize("clone", [copy.copy, copy.deepcopy, lambda r: pickle.loads(pickle.dumps(r))])
+@pytest.mark.parametrize(
+    "clone", [copy.copy, copy.deepcopy, lambda r: pickle.loads(pickle.dumps(r))]
+)
 def test_copies_continue_from_the_same_position(clone: object) -> None:
     roller = dnd.Roller(3)
     roller.roll_dice(7, 20)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -25,7 +26,7 @@ def tiny_switch_interval() -> Iterator[None]:
 pytestmark = pytest.mark.thread_unsafe(reason="changes the process-wide switch interval")
 
 
-def hammer(work: Callable[[int], None], threads: int = THREADS) -> None:
+def hammer(work: Callable[[int], object], threads: int = THREADS) -> None:
     barrier = threading.Barrier(threads)
     errors: list[BaseException] = []
 
@@ -33,7 +34,7 @@ def hammer(work: Callable[[int], None], threads: int = THREADS) -> None:
         try:
             barrier.wait(timeout=TIMEOUT)
             work(index)
-        except BaseException as err:  # noqa: BLE001 - re-raised in the main thread
+        except BaseException as err:
             errors.append(err)
 
     workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
@@ -57,7 +58,7 @@ def test_lazy_config_initialises_once() -> None:
     for _ in range(20):
         config = pycool.LazyConfig()
         seen: list[str] = []
-        hammer(lambda _, c=config: seen.append(c.get_data()))  # type: ignore[misc]
+        hammer(lambda _, c=config, out=seen: out.append(c.get_data()))  # type: ignore[misc]
         assert seen == ["Initialized Data"] * THREADS
         assert config.initializations == 1
 
@@ -101,10 +102,8 @@ def test_mutual_attacks_never_deadlock_or_lose_damage() -> None:
             other = fighters[(index + 1 + turn) % 4]
             if other is me:
                 continue
-            try:
+            with contextlib.suppress(ValueError):  # someone fell; nothing was applied
                 dealt[index] += me.attack(other, roller=roller if turn % 2 else None).damage
-            except ValueError:
-                pass  # someone fell; nothing was applied
 
     hammer(work)
     lost = sum(10_000 - f.health for f in fighters)
@@ -130,7 +129,10 @@ def test_parallel_duels_agree() -> None:
     a, b = dnd.Character("A", 30, 15, 12), dnd.Character("B", 28, 13, 15)
     expected = dnd.simulate_duel(a, b, trials=2_000, seed=5, threads=1)
     results: list[tuple[int, int]] = []
-    hammer(lambda _: results.append(
-        (lambda s: (s.wins_a, s.wins_b))(dnd.simulate_duel(a, b, trials=2_000, seed=5, threads=2))
-    ), threads=4)
+
+    def duel(_: int) -> None:
+        stats = dnd.simulate_duel(a, b, trials=2_000, seed=5, threads=2)
+        results.append((stats.wins_a, stats.wins_b))
+
+    hammer(duel, threads=4)
     assert results == [(expected.wins_a, expected.wins_b)] * 4

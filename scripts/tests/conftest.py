@@ -18,8 +18,15 @@ def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     dist = tmp_path_factory.mktemp("rehearsal") / "dist"
     result = subprocess.run(
         [sys.executable, str(SCRIPTS / "rehearse.py"), "--out", str(dist)],
-        cwd=ROOT, capture_output=True, text=True, check=False, timeout=1800,
-        env={**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1800,
+        env={
+            **os.environ,
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        },
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-5000:]

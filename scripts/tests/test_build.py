@@ -2,10 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 import build
 import pipeline
+import pytest
 
 
 def test_stale_artifacts_of_another_version_are_refused(tmp_path: Path) -> None:
@@ -30,13 +29,16 @@ def test_windows_is_reported_not_faked(tmp_path: Path) -> None:
     assert report.not_buildable == ["windows-x64: needs windows-2025; built in CI only"]
 
 
-@pytest.mark.parametrize(("target_id", "args"), [
-    ("linux-x86_64", ["--zig", "--compatibility", "manylinux2014"]),
-    ("linux-ppc64le", ["--zig", "--compatibility", "manylinux_2_28"]),
-    ("musllinux-aarch64", ["--zig", "--compatibility", "musllinux_1_2"]),
-    ("macos-arm64", ["--zig"]),
-    ("windows-x64", []),
-])
+@pytest.mark.parametrize(
+    ("target_id", "args"),
+    [
+        ("linux-x86_64", ["--zig", "--compatibility", "manylinux2014"]),
+        ("linux-ppc64le", ["--zig", "--compatibility", "manylinux_2_28"]),
+        ("musllinux-aarch64", ["--zig", "--compatibility", "musllinux_1_2"]),
+        ("macos-arm64", ["--zig"]),
+        ("windows-x64", []),
+    ],
+)
 def test_compatibility_arguments(target_id: str, args: list[str]) -> None:
     target = next(t for t in pipeline.load_targets() if t.id == target_id)
     assert build.compatibility_args(target) == args

@@ -3,9 +3,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pytest
-
 import gate
+import pipeline
+import pytest
 
 V = "1.0.0"
 ABI3 = f"game_with_pyo3-{V}-cp310-abi3-manylinux2014_x86_64.manylinux_2_17_x86_64.whl"
@@ -16,8 +16,10 @@ SDIST = f"game_with_pyo3-{V}.tar.gz"
 
 def test_manifest_rule_names_missing_and_extra() -> None:
     problems = gate.check_manifest([ABI3, "game_with_pyo3-0.9.0.tar.gz"], {ABI3, FT})
-    assert problems == [f"manifest: {FT} is missing",
-                        "manifest: game_with_pyo3-0.9.0.tar.gz is not expected in this release"]
+    assert problems == [
+        f"manifest: {FT} is missing",
+        "manifest: game_with_pyo3-0.9.0.tar.gz is not expected in this release",
+    ]
     assert gate.check_manifest([ABI3, FT], {ABI3, FT}) == []
 
 
@@ -27,7 +29,8 @@ def test_version_rule() -> None:
     assert gate.check_versions([ABI3], V, "v1.0.1")[0].startswith("version: tag v1.0.1")
     old = ABI3.replace("1.0.0", "0.9.0")
     assert gate.check_versions([old], V, None) == [
-        f"version: {old} is version 0.9.0, Cargo.toml says 1.0.0"]
+        f"version: {old} is version 0.9.0, Cargo.toml says 1.0.0"
+    ]
     assert gate.check_versions(["game_with_pyo3-x.whl"], V, None)[0].startswith("version:")
 
 
@@ -37,16 +40,20 @@ def test_pypi_split_keeps_freebsd_out_and_sdist_last() -> None:
     assert release_only == [BSD]
 
 
-@pytest.mark.parametrize(("name", "policy"), [(ABI3, "manylinux_2_17_x86_64"),
-                                              (BSD, None),
-                                              ("g-1-cp310-abi3-musllinux_1_2_x86_64.whl",
-                                               "musllinux_1_2_x86_64")])
+@pytest.mark.parametrize(
+    ("name", "policy"),
+    [
+        (ABI3, "manylinux_2_17_x86_64"),
+        (BSD, None),
+        ("g-1-cp310-abi3-musllinux_1_2_x86_64.whl", "musllinux_1_2_x86_64"),
+    ],
+)
 def test_expected_auditwheel_policy(name: str, policy: str | None) -> None:
     assert gate.expected_policy(name) == policy
 
 
 def test_scope_names() -> None:
-    with pytest.raises(gate.PipelineError):
+    with pytest.raises(pipeline.PipelineError):
         gate.scope_targets("everything", [])
 
 
@@ -69,8 +76,9 @@ def test_real_artifacts_pass_and_get_checksums(rehearsal: tuple[Path, str], tmp_
     assert "abi3audit" in next(v for k, v in result.checks.items() if "abi3" in k)
 
 
-def test_real_artifacts_with_a_tampered_set_are_refused(rehearsal: tuple[Path, str],
-                                                        tmp_path: Path) -> None:
+def test_real_artifacts_with_a_tampered_set_are_refused(
+    rehearsal: tuple[Path, str], tmp_path: Path
+) -> None:
     dist = _copy(rehearsal[0], tmp_path)
     ft = next(dist.glob("*cp315t*.whl"))
     ft.unlink()

@@ -1,17 +1,28 @@
 from __future__ import annotations
 
-import pytest
-
 import pipeline
+import pytest
 
 
 def test_manifest_loads_and_covers_every_platform() -> None:
     targets = pipeline.load_targets()
     ids = {t.id for t in targets}
-    assert {"linux-x86_64", "linux-aarch64", "linux-i686", "linux-armv7", "linux-ppc64le",
-            "linux-s390x", "musllinux-x86_64", "musllinux-aarch64", "macos-x86_64",
-            "macos-arm64", "windows-x64", "windows-x86", "windows-arm64",
-            "freebsd-x86_64"} == ids
+    assert {
+        "linux-x86_64",
+        "linux-aarch64",
+        "linux-i686",
+        "linux-armv7",
+        "linux-ppc64le",
+        "linux-s390x",
+        "musllinux-x86_64",
+        "musllinux-aarch64",
+        "macos-x86_64",
+        "macos-arm64",
+        "windows-x64",
+        "windows-x86",
+        "windows-arm64",
+        "freebsd-x86_64",
+    } == ids
     for target in targets:
         assert "abi3" in target.abis
         assert target.pypi == all(pipeline.is_pypi_platform(p) for p in target.platform.split("."))
@@ -21,7 +32,8 @@ def test_manifest_refuses_a_freebsd_row_marked_for_pypi(tmp_path: pytest.TempPat
     bad = tmp_path / "manifest.toml"  # type: ignore[operator]
     bad.write_text(
         '[[target]]\nid="f"\nrust="x86_64-unknown-freebsd"\nplatform="freebsd_14_3_release_amd64"\n'
-        'abis=["abi3"]\npypi=true\nlocal=true\nci_build="u"\nci_test="vm"\nci_test_runner="u"\n')
+        'abis=["abi3"]\npypi=true\nlocal=true\nci_build="u"\nci_test="vm"\nci_test_runner="u"\n'
+    )
     with pytest.raises(pipeline.PipelineError, match="PyPI refuses"):
         pipeline.load_targets(bad)
 
@@ -44,8 +56,10 @@ def test_pypi_platform_allow_list(name: str, accepted: bool) -> None:
     assert pipeline.pypi_accepts(name) is accepted
 
 
-@pytest.mark.parametrize(("cargo", "python"), [("1.2.0", "1.2.0"), ("1.2.0-rc.1", "1.2.0rc1"),
-                                               ("0.3.0-alpha.2", "0.3.0a2")])
+@pytest.mark.parametrize(
+    ("cargo", "python"),
+    [("1.2.0", "1.2.0"), ("1.2.0-rc.1", "1.2.0rc1"), ("0.3.0-alpha.2", "0.3.0a2")],
+)
 def test_version_spellings(cargo: str, python: str) -> None:
     assert pipeline.python_version(cargo) == python
 

@@ -9,11 +9,11 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 import gate
+import pipeline
 import local_index
 import publish
+import pytest
 from pipeline import tool_env
 
 
@@ -37,7 +37,8 @@ def index(monkeypatch: pytest.MonkeyPatch) -> Iterator[local_index.LocalIndex]:
 
 
 def test_half_finished_upload_is_completed_without_duplicates(
-        gated: Path, index: local_index.LocalIndex) -> None:
+    gated: Path, index: local_index.LocalIndex
+) -> None:
     first = publish.publish(gated, index.upload_url, index.simple_url, limit=1)
     assert len(first.uploaded) == 1
     second = publish.publish(gated, index.upload_url, index.simple_url)
@@ -47,61 +48,72 @@ def test_half_finished_upload_is_completed_without_duplicates(
     third = publish.publish(gated, index.upload_url, index.simple_url)
     assert third.uploaded == []
     assert sorted(publish.index_files(index.simple_url)) == sorted(
-        (gated / "pypi.txt").read_text().split())
+        (gated / "pypi.txt").read_text().split()
+    )
 
 
 def test_the_index_refuses_a_second_upload(gated: Path, index: local_index.LocalIndex) -> None:
     publish.publish(gated, index.upload_url, index.simple_url)
     sdist = next(gated.glob("*.tar.gz"))
-    again = subprocess.run(["twine", "upload", "--non-interactive", "--repository-url",
-                            index.upload_url, str(sdist)], env=tool_env(), check=False,
-                           capture_output=True, text=True)
+    again = subprocess.run(
+        ["twine", "upload", "--non-interactive", "--repository-url", index.upload_url, str(sdist)],
+        env=tool_env(),
+        check=False,
+        capture_output=True,
+        text=True,
+    )
     assert again.returncode != 0
 
 
-def test_uploads_need_the_password(gated: Path, index: local_index.LocalIndex,
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_uploads_need_the_password(
+    gated: Path, index: local_index.LocalIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TWINE_PASSWORD", "wrong")
-    with pytest.raises(publish.PipelineError, match="upload of .* failed"):
+    with pytest.raises(pipeline.PipelineError, match=r"upload of .* failed"):
         publish.publish(gated, index.upload_url, index.simple_url)
     assert publish.index_files(index.simple_url) == {}
 
 
-def test_same_name_different_content_is_refused(gated: Path, index: local_index.LocalIndex,
-                                                tmp_path: Path) -> None:
+def test_same_name_different_content_is_refused(
+    gated: Path, index: local_index.LocalIndex, tmp_path: Path
+) -> None:
     publish.publish(gated, index.upload_url, index.simple_url, limit=1)
     first = (gated / "pypi.txt").read_text().split()[0]
     with (gated / first).open("ab") as handle:
         handle.write(b"tampered")
-    with pytest.raises(publish.PipelineError, match="different content"):
+    with pytest.raises(pipeline.PipelineError, match="different content"):
         publish.publish(gated, index.upload_url, index.simple_url)
 
 
 def test_freebsd_wheels_never_reach_an_upload(gated: Path) -> None:
     bsd = "game_with_pyo3-0.1.0-cp310-abi3-freebsd_14_3_release_amd64.whl"
     (gated / "pypi.txt").write_text(f"{bsd}\n")
-    with pytest.raises(publish.PipelineError, match="refusing to send files PyPI rejects"):
+    with pytest.raises(pipeline.PipelineError, match="refusing to send files PyPI rejects"):
         publish.upload_list(gated)
 
 
 def test_sdist_must_go_last_and_gate_must_have_run(gated: Path) -> None:
     names = (gated / "pypi.txt").read_text().split()
     (gated / "pypi.txt").write_text("\n".join(reversed(names)))
-    with pytest.raises(publish.PipelineError, match="sdist must be uploaded last"):
+    with pytest.raises(pipeline.PipelineError, match="sdist must be uploaded last"):
         publish.upload_list(gated)
     (gated / "pypi.txt").unlink()
-    with pytest.raises(publish.PipelineError, match="run the gate"):
+    with pytest.raises(pipeline.PipelineError, match="run the gate"):
         publish.upload_list(gated)
 
 
 def test_server_is_stopped_and_removed_even_on_error() -> None:
-    seen: dict[str, object] = {}
-    with pytest.raises(RuntimeError), local_index.serve() as idx:
-        seen["port"] = int(idx.url.rsplit(":", 1)[1])
-        seen["dir"] = idx.packages.parent
-        raise RuntimeError("boom")
-    assert not local_index.port_in_use(seen["port"])  # type: ignore[arg-type]
-    assert not Path(seen["dir"]).exists()  # type: ignore[arg-type]
+    seen: list[local_index.LocalIndex] = []
+
+    def fail_while_serving() -> None:
+        with local_index.serve() as idx:
+            seen.append(idx)
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        fail_while_serving()
+    assert not local_index.port_in_use(int(seen[0].url.rsplit(":", 1)[1]))
+    assert not seen[0].packages.parent.exists()
 
 
 def test_port_in_use_is_a_clear_message() -> None:
@@ -109,9 +121,9 @@ def test_port_in_use_is_a_clear_message() -> None:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         port = sock.getsockname()[1]
-        with pytest.raises(local_index.PipelineError, match=f"port {port}.*in use"), \
-                local_index.serve(port):
-            pass
+        server = local_index.serve(port)
+        with pytest.raises(pipeline.PipelineError, match=f"port {port}.*in use"):
+            server.__enter__()
 
 
 def test_credentials_never_come_from_repository_files() -> None:

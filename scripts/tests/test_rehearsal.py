@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, SCRIPTS
 
 
@@ -20,7 +19,7 @@ def test_end_to_end_summary(rehearsal: tuple[Path, str]) -> None:
     assert "half-finished release: 2 files sent" in output
     assert "directly is refused by the index" in output
     assert "installed from the sdist alone" in output
-    table = output[output.index("artifact "):]
+    table = output[output.index("artifact ") :]
     abi3_row = next(line for line in table.splitlines() if "cp310-abi3" in line)
     assert "3.11" in abi3_row
     assert "local index" in abi3_row
@@ -32,11 +31,19 @@ def test_end_to_end_summary(rehearsal: tuple[Path, str]) -> None:
 
 @pytest.mark.slow
 def test_interrupted_rehearsal_leaves_no_server_behind(tmp_path: Path) -> None:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "TMPDIR": str(tmp_path)}
-    with subprocess.Popen([sys.executable, str(SCRIPTS / "rehearse.py"), "--out",
-                           str(tmp_path / "dist")], cwd=ROOT, env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "TMPDIR": str(tmp_path),
+    }
+    with subprocess.Popen(
+        [sys.executable, str(SCRIPTS / "rehearse.py"), "--out", str(tmp_path / "dist")],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as proc:
         assert proc.stdout is not None
         deadline = time.monotonic() + 1200
         port = None

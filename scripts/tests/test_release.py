@@ -8,9 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import pipeline
+import pytest
 import release
 from conftest import ROOT, SCRIPTS
 
@@ -27,14 +26,19 @@ CHANGELOG = """# Changelog
 
 
 def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
-                          text=True).stdout.strip()
+    return subprocess.run(
+        ["git", *args], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def snapshot(repo: Path) -> tuple[str, str, str, dict[str, bytes]]:
     files = {p.name: p.read_bytes() for p in repo.iterdir() if p.is_file()}
-    return (git(repo, "rev-parse", "HEAD"), git(repo, "tag", "--list"),
-            git(repo, "status", "--porcelain"), files)
+    return (
+        git(repo, "rev-parse", "HEAD"),
+        git(repo, "tag", "--list"),
+        git(repo, "status", "--porcelain"),
+        files,
+    )
 
 
 @pytest.fixture
@@ -65,7 +69,10 @@ def test_happy_path(repo: Path) -> None:
     assert 'name = "game-with-pyo3"\nversion = "9.1.0-rc.2"' in lock
     changelog = (repo / "CHANGELOG.md").read_text()
     assert "## [Unreleased]\n\n## [9.1.0rc2] - 2026-11-25\n\n### Added\n\n- Dice." in changelog
-    assert "[Unreleased]: https://github.com/game-with-pyo3/game-with-pyo3/compare/v9.1.0rc2...HEAD" in changelog
+    assert (
+        "[Unreleased]: https://github.com/game-with-pyo3/game-with-pyo3/compare/v9.1.0rc2...HEAD"
+        in changelog
+    )
     assert git(repo, "status", "--porcelain") == ""
     assert git(repo, "log", "-1", "--format=%s") == "Release 9.1.0rc2"
     assert git(repo, "cat-file", "-t", "v9.1.0rc2") == "tag"
@@ -73,7 +80,7 @@ def test_happy_path(repo: Path) -> None:
     assert release.notes(repo, "9.1.0rc2") == "### Added\n\n- Dice."
     assert before != current(repo)
     # The new Unreleased section is empty, so a second release needs new entries.
-    with pytest.raises(release.ReleaseError, match="Unreleased section .* is empty"):
+    with pytest.raises(release.ReleaseError, match=r"Unreleased section .* is empty"):
         release.prepare(repo, "9.1.0")
 
 
@@ -108,8 +115,9 @@ def _empty(repo: Path) -> None:
         (_empty, "9.0.0", "Unreleased section of CHANGELOG.md is empty"),
     ],
 )
-def test_refusals_leave_the_repository_unchanged(repo: Path, setup: object, version: str,
-                                                 message: str) -> None:
+def test_refusals_leave_the_repository_unchanged(
+    repo: Path, setup: object, version: str, message: str
+) -> None:
     if setup is not None:
         setup(repo)  # type: ignore[operator]
     before = snapshot(repo)
@@ -126,18 +134,29 @@ def test_behind_upstream_is_refused(repo: Path, tmp_path: Path) -> None:
     git(repo, "branch", "--quiet", "--set-upstream-to=origin/main")
     other = tmp_path / "other"
     git(tmp_path, "clone", "--quiet", str(upstream), str(other))
-    git(other, "-c", "user.name=x", "-c", "user.email=x@example.invalid", "commit",
-        "--quiet", "--allow-empty", "-m", "ahead")
+    git(
+        other,
+        "-c",
+        "user.name=x",
+        "-c",
+        "user.email=x@example.invalid",
+        "commit",
+        "--quiet",
+        "--allow-empty",
+        "-m",
+        "ahead",
+    )
     git(other, "push", "--quiet", "origin", "main")
     git(repo, "fetch", "--quiet", "origin")
     before = snapshot(repo)
-    with pytest.raises(release.ReleaseError, match="1 commit\\(s\\) behind origin/main"):
+    with pytest.raises(release.ReleaseError, match=r"1 commit\(s\) behind origin/main"):
         release.prepare(repo, "9.0.0")
     assert snapshot(repo) == before
 
 
-def test_failure_half_way_rolls_everything_back(repo: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failure_half_way_rolls_everything_back(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     before = snapshot(repo)
     real_git = release.git
 
@@ -163,14 +182,18 @@ def test_dry_run_changes_nothing(repo: Path, capsys: pytest.CaptureFixture[str])
 
 @pytest.mark.parametrize(
     ("tag", "message"),
-    [("9.0.0", "must look like vX.Y.Z"), ("v9.0.1", "does not match Cargo.toml"),
-     ("v0.1.0", "no '## \\[0.1.0\\]")],
+    [
+        ("9.0.0", "must look like vX.Y.Z"),
+        ("v9.0.1", "does not match Cargo.toml"),
+        ("v0.1.0", "no '## \\[0.1.0\\]"),
+    ],
 )
 def test_verify_tag_refusals(repo: Path, tag: str, message: str) -> None:
     release.prepare(repo, "9.0.0")
     if tag == "v0.1.0":
         (repo / "Cargo.toml").write_text(
-            (repo / "Cargo.toml").read_text().replace('"9.0.0"', '"0.1.0"'))
+            (repo / "Cargo.toml").read_text().replace('"9.0.0"', '"0.1.0"')
+        )
     with pytest.raises(release.ReleaseError, match=message):
         release.verify_tag(repo, tag)
 
@@ -184,8 +207,12 @@ def test_verify_tag_wants_a_dated_section(repo: Path) -> None:
 
 
 def test_cli_messages(repo: Path) -> None:
-    result = subprocess.run([sys.executable, str(SCRIPTS / "release.py"), "--repo", str(repo),
-                             "verify-tag", "v3.0.0"], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, str(SCRIPTS / "release.py"), "--repo", str(repo), "verify-tag", "v3.0.0"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 1
     assert result.stderr.startswith("release verify-tag: tag v3.0.0 does not match")
 
@@ -197,20 +224,40 @@ def test_prepare_then_build_then_verify(tmp_path: Path) -> None:
     git(tmp_path, "clone", "--quiet", str(ROOT), str(clone))
     git(clone, "config", "user.name", "Release Test")
     git(clone, "config", "user.email", "release-test@example.invalid")
-    if not release.section_has_entries(release.changelog_sections(
-            (clone / "CHANGELOG.md").read_text())[0].body):
+    if not release.section_has_entries(
+        release.changelog_sections((clone / "CHANGELOG.md").read_text())[0].body
+    ):
         pytest.skip("the Unreleased section is empty right after a release")
     next_version = release.current_version(clone)
     target = f"{next_version.major}.{next_version.minor + 1}.0"
     release.prepare(clone, target, date="2026-11-25")
     dist = tmp_path / "dist"
-    env = {**os.environ, "CARGO_TARGET_DIR": str(ROOT / "target"),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    subprocess.run([sys.executable, str(clone / "scripts" / "build.py"), "--out", str(dist),
-                    "--no-sdist-check"], cwd=clone, env=env, check=True, capture_output=True)
+    env = {
+        **os.environ,
+        "CARGO_TARGET_DIR": str(ROOT / "target"),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+    subprocess.run(
+        [
+            sys.executable,
+            str(clone / "scripts" / "build.py"),
+            "--out",
+            str(dist),
+            "--no-sdist-check",
+        ],
+        cwd=clone,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     assert [pipeline.artifact_version(p.name) for p in dist.iterdir()] == [target] * 4
     release.verify_tag(clone, f"v{target}")
-    checked = subprocess.run([sys.executable, str(clone / "scripts" / "gate.py"), str(dist),
-                              "--tag", f"v{target}"], cwd=clone, env=env,
-                             capture_output=True, text=True, check=False)
+    checked = subprocess.run(
+        [sys.executable, str(clone / "scripts" / "gate.py"), str(dist), "--tag", f"v{target}"],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert checked.returncode == 0, checked.stderr

@@ -5,27 +5,32 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import tomllib
 from pathlib import Path
 from typing import Any
 
-import pytest
-import yaml
-
 import gate
 import pipeline
+import pytest
+import tomllib
+import yaml
 from conftest import ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 PIN = re.compile(r"uses:\s*([\w.-]+/[\w./-]+)@([0-9a-f]{40}) # v\d+\.\d+\.\d+\s*$")
 BASELINE_TARGETS = {  # maturin generate-ci's (job, target) -> our manifest id
-    ("linux", "x86_64"): "linux-x86_64", ("linux", "x86"): "linux-i686",
-    ("linux", "aarch64"): "linux-aarch64", ("linux", "armv7"): "linux-armv7",
-    ("linux", "s390x"): "linux-s390x", ("linux", "ppc64le"): "linux-ppc64le",
-    ("musllinux", "x86_64"): "musllinux-x86_64", ("musllinux", "aarch64"): "musllinux-aarch64",
-    ("windows", "x64"): "windows-x64", ("windows", "x86"): "windows-x86",
+    ("linux", "x86_64"): "linux-x86_64",
+    ("linux", "x86"): "linux-i686",
+    ("linux", "aarch64"): "linux-aarch64",
+    ("linux", "armv7"): "linux-armv7",
+    ("linux", "s390x"): "linux-s390x",
+    ("linux", "ppc64le"): "linux-ppc64le",
+    ("musllinux", "x86_64"): "musllinux-x86_64",
+    ("musllinux", "aarch64"): "musllinux-aarch64",
+    ("windows", "x64"): "windows-x64",
+    ("windows", "x86"): "windows-x86",
     ("windows", "aarch64"): "windows-arm64",
-    ("macos", "x86_64"): "macos-x86_64", ("macos", "aarch64"): "macos-arm64",
+    ("macos", "x86_64"): "macos-x86_64",
+    ("macos", "aarch64"): "macos-arm64",
 }
 
 
@@ -71,8 +76,6 @@ def test_every_pin_is_recorded_in_the_confirmation_table() -> None:
     text = (WORKFLOWS / "release.yml").read_text()
     table = {(m[1], m[2]) for m in re.finditer(r"#\s+([\w-]+/[\w-]+) ([0-9a-f]{40}) v", text)}
     for name in ("release.yml", "ci.yml"):
-        for m in PIN.finditer((WORKFLOWS / name).read_text()):
-            pass
         for line in (WORKFLOWS / name).read_text().splitlines():
             found = PIN.search(line)
             if found:
@@ -86,22 +89,25 @@ def test_release_trigger_and_concurrency(release: dict[str, Any]) -> None:
     assert "refs/tags/" in release["concurrency"]["cancel-in-progress"]
 
 
-def test_build_matrix_is_the_manifest(release: dict[str, Any],
-                                      targets: list[pipeline.Target]) -> None:
+def test_build_matrix_is_the_manifest(
+    release: dict[str, Any], targets: list[pipeline.Target]
+) -> None:
     rows = {row["id"]: row["runner"] for row in matrix(release["jobs"]["build"])}
     assert rows == {t.id: t.ci_build for t in targets}
     steps = " ".join(str(s.get("run", "")) for s in release["jobs"]["build"]["steps"])
     assert "scripts/build.py --target" in steps
 
 
-def test_every_built_wheel_is_tested(release: dict[str, Any],
-                                     targets: list[pipeline.Target]) -> None:
+def test_every_built_wheel_is_tested(
+    release: dict[str, Any], targets: list[pipeline.Target]
+) -> None:
     jobs = release["jobs"]
     native = {row["id"]: row["runner"] for row in matrix(jobs["test-native"])}
     container = {row["id"]: (row["runner"], row["image"]) for row in matrix(jobs["test-container"])}
     assert native == {t.id: t.ci_test_runner for t in targets if t.ci_test == "native"}
-    assert container == {t.id: (t.ci_test_runner, t.ci_test_image)
-                         for t in targets if t.ci_test == "container"}
+    assert container == {
+        t.id: (t.ci_test_runner, t.ci_test_image) for t in targets if t.ci_test == "container"
+    }
     vm = [t.id for t in targets if t.ci_test == "vm"]
     assert vm == ["freebsd-x86_64"]
     assert "wheels-freebsd-x86_64" in str(jobs["test-freebsd"])
@@ -117,8 +123,13 @@ def test_every_built_wheel_is_tested(release: dict[str, Any],
 
 def test_publish_needs_everything_and_holds_one_permission(release: dict[str, Any]) -> None:
     jobs = release["jobs"]
-    assert set(jobs["gate"]["needs"]) == {"build", "sdist", "test-native", "test-container",
-                                          "test-freebsd"}
+    assert set(jobs["gate"]["needs"]) == {
+        "build",
+        "sdist",
+        "test-native",
+        "test-container",
+        "test-freebsd",
+    }
     publish = jobs["publish"]
     assert publish["needs"] == ["gate"]
     assert publish["permissions"] == {"id-token": "write"}
@@ -148,14 +159,19 @@ def test_baseline_is_current_and_covered(release: dict[str, Any]) -> None:
     baseline_path = ROOT / ".github" / "maturin-baseline.yml"
     maturin = shutil.which("maturin", path=pipeline.tool_env()["PATH"])
     assert maturin
-    fresh = subprocess.run([maturin, "generate-ci", "github"], cwd=ROOT, capture_output=True,
-                           text=True, check=True).stdout
+    fresh = subprocess.run(
+        [maturin, "generate-ci", "github"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
     assert fresh == baseline_path.read_text(), (
-        "regenerate the baseline: maturin generate-ci github > .github/maturin-baseline.yml")
+        "regenerate the baseline: maturin generate-ci github > .github/maturin-baseline.yml"
+    )
     baseline = yaml.safe_load(fresh)
     built = {row["id"] for row in matrix(release["jobs"]["build"])}
-    listed = {(job, row["target"]) for job in ("linux", "musllinux", "windows", "macos")
-              for row in baseline["jobs"][job]["strategy"]["matrix"]["platform"]}
+    listed = {
+        (job, row["target"])
+        for job in ("linux", "musllinux", "windows", "macos")
+        for row in baseline["jobs"][job]["strategy"]["matrix"]["platform"]
+    }
     assert listed <= set(BASELINE_TARGETS), listed - set(BASELINE_TARGETS)
     assert {BASELINE_TARGETS[k] for k in listed} <= built
     assert "sdist" in baseline["jobs"]
@@ -184,13 +200,20 @@ def test_dependabot_covers_actions_cargo_and_python_with_cooldown() -> None:
 
 
 def _tool(*cmd: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(cmd), cwd=ROOT, env=pipeline.tool_env(), capture_output=True,
-                          text=True, check=False)
+    return subprocess.run(
+        list(cmd), cwd=ROOT, env=pipeline.tool_env(), capture_output=True, text=True, check=False
+    )
 
 
 def test_zizmor_pedantic_has_no_findings() -> None:
-    result = _tool("zizmor", "--offline", "--persona", "pedantic", ".github/workflows",
-                   ".github/dependabot.yml")
+    result = _tool(
+        "zizmor",
+        "--offline",
+        "--persona",
+        "pedantic",
+        ".github/workflows",
+        ".github/dependabot.yml",
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No findings" in result.stdout + result.stderr
 
@@ -202,20 +225,25 @@ def test_actionlint_with_shellcheck_has_no_findings(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     # Prove shellcheck is really in the loop: an unquoted variable must be reported.
     bad = tmp_path / "bad.yml"
-    bad.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n"
-                   "      - run: echo $HOME/$1\n")
+    bad.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo $HOME/$1\n"
+    )
     caught = _tool("actionlint", f"-shellcheck={shellcheck}", str(bad))
     assert caught.returncode != 0
     assert "SC2086" in caught.stdout + caught.stderr
 
 
 def test_workflows_match_the_schema() -> None:
-    result = _tool("check-jsonschema", "--builtin-schema", "vendor.github-workflows",
-                   *map(str, sorted(WORKFLOWS.glob("*.yml"))))
+    result = _tool(
+        "check-jsonschema",
+        "--builtin-schema",
+        "vendor.github-workflows",
+        *map(str, sorted(WORKFLOWS.glob("*.yml"))),
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_shell_scripts_pass_shellcheck() -> None:
-    scripts = sorted(str(p) for p in (ROOT / "scripts").glob("*.sh")) + [str(ROOT / ".ci/run")]
+    scripts = [*sorted(str(p) for p in (ROOT / "scripts").glob("*.sh")), str(ROOT / ".ci/run")]
     result = _tool("shellcheck", *scripts)
     assert result.returncode == 0, result.stdout
