@@ -149,7 +149,7 @@ def _in_root(root: Path, arch: str, work: Path, *args: str) -> subprocess.Comple
     env = {
         "PATH": "/usr/bin:/bin",
         "PYTHONPATH": f"{inside}/site",
-        "HOME": "/tmp",
+        "HOME": inside,
         "PYTHONDONTWRITEBYTECODE": "1",
         "LANG": "C.UTF-8",
     }
@@ -165,9 +165,10 @@ def _in_root(root: Path, arch: str, work: Path, *args: str) -> subprocess.Comple
 
 
 def host_seeded_results(dist: Path) -> dict[str, object]:
-    (wheel,) = sorted(dist.glob("*-cp310-abi3-manylinux*_x86_64.whl"))[:1] or [None]
-    if wheel is None:
+    wheels = sorted(dist.glob("*-cp310-abi3-manylinux*_x86_64.whl"))
+    if not wheels:
         raise PipelineError("no x86_64 abi3 wheel to compare seeded results with")
+    wheel = wheels[0]
     with tempfile.TemporaryDirectory(prefix="gwp-host-") as tmp:
         with zipfile.ZipFile(wheel) as archive:
             archive.extractall(tmp)

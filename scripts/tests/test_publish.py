@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import gate
-import pipeline
 import local_index
+import pipeline
 import publish
 import pytest
 from pipeline import tool_env
