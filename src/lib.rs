@@ -1,4 +1,4 @@
-//! game_with_pyo3: a pure-Rust dice and character engine (`engine`) and its thin
+//! `game_with_pyo3`: a pure-Rust dice and character engine (`engine`) and its thin
 //! Python bindings (`bindings`), exported as the private module `game_with_pyo3._core`.
 
 pub mod bindings;
@@ -11,13 +11,16 @@ use pyo3::prelude::*;
 mod _core {
     #[pymodule_export]
     use crate::bindings::dnd::{
-        _restore_attack_result, _restore_character, _restore_duel_stats, _restore_roll, _restore_roller, AttackResult,
-        DuelStats, PyCharacter, Roll, Roller, roll, roll_dice, simulate_duel,
+        _restore_attack_result, _restore_character, _restore_duel_stats, _restore_roll,
+        _restore_roller, AttackResult, DuelStats, PyCharacter, Roll, Roller, roll, roll_dice,
+        simulate_duel,
     };
     #[pymodule_export]
     use crate::bindings::errors::NotationError;
     #[pymodule_export]
-    use crate::bindings::pycool::{FrozenCounter, LazyConfig, LockCounter, Point, move_point, sum_of_squares};
+    use crate::bindings::pycool::{
+        FrozenCounter, LazyConfig, LockCounter, Point, move_point, sum_of_squares,
+    };
 
     use pyo3::prelude::*;
 

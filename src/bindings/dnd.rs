@@ -1,6 +1,7 @@
 //! Bindings for `game_with_pyo3.dnd`.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::sync::Mutex;
 
 use pyo3::exceptions::PyValueError;
@@ -13,6 +14,7 @@ use crate::engine::dice::{self, DiceRng};
 use crate::engine::duel;
 use crate::engine::error::Error;
 use crate::engine::notation::{Expression, RollOutcome};
+use crate::engine::sync::lock_pair;
 
 /// Above this many dice, rolling releases the interpreter while it works.
 const DETACH_ABOVE: i64 = 4_096;
@@ -28,7 +30,12 @@ fn rng_for(seed: Option<u64>) -> DiceRng {
 /// platform. Raises ``ValueError`` for out-of-range arguments.
 #[pyfunction]
 #[pyo3(signature = (num_dice, sides, *, seed = None))]
-pub fn roll_dice(py: Python<'_>, num_dice: i64, sides: i64, seed: Option<u64>) -> PyResult<Vec<u32>> {
+pub fn roll_dice(
+    py: Python<'_>,
+    num_dice: i64,
+    sides: i64,
+    seed: Option<u64>,
+) -> PyResult<Vec<u32>> {
     let (count, sides) = dice::check_dice(num_dice, sides)?;
     let mut rng = rng_for(seed);
     if num_dice > DETACH_ABOVE {
@@ -64,13 +71,24 @@ impl From<RollOutcome> for Roll {
             dice.extend(term.rolls);
             kept_mask.extend(term.kept);
         }
-        Self { expression: outcome.expression, total: outcome.total, dice, kept_mask, text }
+        Self {
+            expression: outcome.expression,
+            total: outcome.total,
+            dice,
+            kept_mask,
+            text,
+        }
     }
 }
 
 impl Roll {
     fn filtered(&self, keep: bool) -> Vec<u32> {
-        self.dice.iter().zip(&self.kept_mask).filter(|(_, k)| **k == keep).map(|(d, _)| *d).collect()
+        self.dice
+            .iter()
+            .zip(&self.kept_mask)
+            .filter(|(_, k)| **k == keep)
+            .map(|(d, _)| *d)
+            .collect()
     }
 }
 
@@ -100,20 +118,44 @@ impl Roll {
         format!("<Roll {:?} total={}>", self.expression, self.total)
     }
 
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
         let this = slf.get();
-        let restore = slf.py().import("game_with_pyo3._core")?.getattr("_restore_roll")?;
-        let args = (&this.expression, this.total, &this.dice, &this.kept_mask, &this.text).into_pyobject(slf.py())?;
+        let restore = slf
+            .py()
+            .import("game_with_pyo3._core")?
+            .getattr("_restore_roll")?;
+        let args = (
+            &this.expression,
+            this.total,
+            &this.dice,
+            &this.kept_mask,
+            &this.text,
+        )
+            .into_pyobject(slf.py())?;
         Ok((restore, args))
     }
 }
 
 #[pyfunction]
-pub fn _restore_roll(expression: String, total: i64, dice: Vec<u32>, kept_mask: Vec<bool>, text: String) -> PyResult<Roll> {
+pub fn _restore_roll(
+    expression: String,
+    total: i64,
+    dice: Vec<u32>,
+    kept_mask: Vec<bool>,
+    text: String,
+) -> PyResult<Roll> {
     if dice.len() != kept_mask.len() {
         return Err(PyValueError::new_err("dice and kept_mask differ in length"));
     }
-    Ok(Roll { expression, total, dice, kept_mask, text })
+    Ok(Roll {
+        expression,
+        total,
+        dice,
+        kept_mask,
+        text,
+    })
 }
 
 fn roll_expression(py: Python<'_>, expression: &str, rng: &mut DiceRng) -> PyResult<Roll> {
@@ -157,7 +199,10 @@ impl Roller {
     #[new]
     #[pyo3(signature = (seed = None))]
     fn new(seed: Option<u64>) -> Self {
-        Self { seed, rng: Mutex::new(rng_for(seed)) }
+        Self {
+            seed,
+            rng: Mutex::new(rng_for(seed)),
+        }
     }
 
     /// The seed this Roller was created with, or ``None``.
@@ -186,20 +231,30 @@ impl Roller {
     }
 
     fn __repr__(&self) -> String {
-        self.seed.map_or_else(|| "Roller()".to_owned(), |s| format!("Roller(seed={s})"))
+        self.seed
+            .map_or_else(|| "Roller()".to_owned(), |s| format!("Roller(seed={s})"))
     }
 
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
         let this = slf.get();
-        let restore = slf.py().import("game_with_pyo3._core")?.getattr("_restore_roller")?;
+        let restore = slf
+            .py()
+            .import("game_with_pyo3._core")?
+            .getattr("_restore_roller")?;
         let args = (this.seed, lock(&this.rng).state()).into_pyobject(slf.py())?;
         Ok((restore, args))
     }
 }
 
 #[pyfunction]
+#[must_use]
 pub fn _restore_roller(seed: Option<u64>, state: u128) -> Roller {
-    Roller { seed, rng: Mutex::new(DiceRng::from_state(state)) }
+    Roller {
+        seed,
+        rng: Mutex::new(DiceRng::from_state(state)),
+    }
 }
 
 /// Everything that happened in one attack.
@@ -252,16 +307,31 @@ impl AttackResult {
         )
     }
 
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
         let t = slf.get();
-        let restore = slf.py().import("game_with_pyo3._core")?.getattr("_restore_attack_result")?;
-        let args = (t.natural, t.attack_bonus, t.attack_total, t.target_armor_class, t.hit, t.critical, t.damage, t.target_health)
+        let restore = slf
+            .py()
+            .import("game_with_pyo3._core")?
+            .getattr("_restore_attack_result")?;
+        let args = (
+            t.natural,
+            t.attack_bonus,
+            t.attack_total,
+            t.target_armor_class,
+            t.hit,
+            t.critical,
+            t.damage,
+            t.target_health,
+        )
             .into_pyobject(slf.py())?;
         Ok((restore, args))
     }
 }
 
 #[pyfunction]
+#[must_use]
 #[allow(clippy::too_many_arguments, clippy::fn_params_excessive_bools)]
 pub fn _restore_attack_result(
     natural: u32,
@@ -273,7 +343,16 @@ pub fn _restore_attack_result(
     damage: u32,
     target_health: u32,
 ) -> AttackResult {
-    AttackResult { natural, attack_bonus, attack_total, target_armor_class, hit, critical, damage, target_health }
+    AttackResult {
+        natural,
+        attack_bonus,
+        attack_total,
+        target_armor_class,
+        hit,
+        critical,
+        damage,
+        target_health,
+    }
 }
 
 /// A combatant with health and the six ability scores (each ``1..=30``).
@@ -311,8 +390,21 @@ impl PyCharacter {
         wisdom: i64,
         charisma: i64,
     ) -> PyResult<Self> {
-        let core = CoreCharacter::new(name, health, [strength, dexterity, constitution, intelligence, wisdom, charisma])?;
-        Ok(Self { state: Mutex::new(core) })
+        let core = CoreCharacter::new(
+            name,
+            health,
+            [
+                strength,
+                dexterity,
+                constitution,
+                intelligence,
+                wisdom,
+                charisma,
+            ],
+        )?;
+        Ok(Self {
+            state: Mutex::new(core),
+        })
     }
 
     #[getter]
@@ -379,7 +471,11 @@ impl PyCharacter {
     /// OS-seeded stream. Raises ``ValueError`` if either side has fallen or the
     /// character attacks itself.
     #[pyo3(signature = (target, *, roller = None))]
-    fn attack(&self, target: &Bound<'_, PyCharacter>, roller: Option<&Bound<'_, Roller>>) -> PyResult<AttackResult> {
+    fn attack(
+        &self,
+        target: &Bound<'_, PyCharacter>,
+        roller: Option<&Bound<'_, Roller>>,
+    ) -> PyResult<AttackResult> {
         let target = target.get();
         if std::ptr::eq(self, target) {
             return Err(PyValueError::new_err("a character cannot attack itself"));
@@ -394,12 +490,8 @@ impl PyCharacter {
             fresh = DiceRng::from_entropy();
             &mut fresh
         };
-        let self_first = std::ptr::from_ref(&self.state) < std::ptr::from_ref(&target.state);
-        let (first, second) = if self_first { (&self.state, &target.state) } else { (&target.state, &self.state) };
-        let mut first = lock(first);
-        let mut second = lock(second);
-        let (attacker, defender) = if self_first { (&mut first, &mut second) } else { (&mut second, &mut first) };
-        Ok(attacker.attack(defender, rng)?.into())
+        let (attacker, mut defender) = lock_pair(&self.state, &target.state);
+        Ok(attacker.attack(&mut defender, rng)?.into())
     }
 
     /// Take a defensive stance: +2 armour class until the next attack on this
@@ -435,23 +527,43 @@ impl PyCharacter {
             s[5]
         );
         if c.health() != c.max_health() {
-            text.push_str(&format!(" [health {}/{}]", c.health(), c.max_health()));
+            let _ = write!(text, " [health {}/{}]", c.health(), c.max_health());
         }
         Ok(text)
     }
 
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
         let c = slf.get().snapshot();
-        let restore = slf.py().import("game_with_pyo3._core")?.getattr("_restore_character")?;
-        let args = (c.name(), c.health(), c.max_health(), c.scores().to_vec(), c.is_defending()).into_pyobject(slf.py())?;
+        let restore = slf
+            .py()
+            .import("game_with_pyo3._core")?
+            .getattr("_restore_character")?;
+        let args = (
+            c.name(),
+            c.health(),
+            c.max_health(),
+            c.scores().to_vec(),
+            c.is_defending(),
+        )
+            .into_pyobject(slf.py())?;
         Ok((restore, args))
     }
 }
 
 #[pyfunction]
-pub fn _restore_character(name: &str, health: i64, max_health: i64, scores: [i64; 6], defending: bool) -> PyResult<PyCharacter> {
+pub fn _restore_character(
+    name: &str,
+    health: i64,
+    max_health: i64,
+    scores: [i64; 6],
+    defending: bool,
+) -> PyResult<PyCharacter> {
     let core = CoreCharacter::restore(name, health, max_health, scores, defending)?;
-    Ok(PyCharacter { state: Mutex::new(core) })
+    Ok(PyCharacter {
+        state: Mutex::new(core),
+    })
 }
 
 /// Statistics of a Monte Carlo duel.
@@ -481,17 +593,42 @@ impl DuelStats {
         )
     }
 
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
         let t = slf.get();
-        let restore = slf.py().import("game_with_pyo3._core")?.getattr("_restore_duel_stats")?;
-        let args = (t.trials, t.wins_a, t.wins_b, t.mean_rounds, t.rounds.clone()).into_pyobject(slf.py())?;
+        let restore = slf
+            .py()
+            .import("game_with_pyo3._core")?
+            .getattr("_restore_duel_stats")?;
+        let args = (
+            t.trials,
+            t.wins_a,
+            t.wins_b,
+            t.mean_rounds,
+            t.rounds.clone(),
+        )
+            .into_pyobject(slf.py())?;
         Ok((restore, args))
     }
 }
 
 #[pyfunction]
-pub fn _restore_duel_stats(trials: u64, wins_a: u64, wins_b: u64, mean_rounds: f64, rounds: BTreeMap<u32, u64>) -> DuelStats {
-    DuelStats { trials, wins_a, wins_b, mean_rounds, rounds }
+#[must_use]
+pub fn _restore_duel_stats(
+    trials: u64,
+    wins_a: u64,
+    wins_b: u64,
+    mean_rounds: f64,
+    rounds: BTreeMap<u32, u64>,
+) -> DuelStats {
+    DuelStats {
+        trials,
+        wins_a,
+        wins_b,
+        mean_rounds,
+        rounds,
+    }
 }
 
 /// Simulate ``trials`` duels between copies of ``a`` and ``b``; the originals are
@@ -515,12 +652,16 @@ pub fn simulate_duel(
     let a = a.get().snapshot();
     let b = b.get().snapshot();
     let threads = threads.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, |n| i64::try_from(n.get()).unwrap_or(1)).min(duel::MAX_THREADS)
+        std::thread::available_parallelism()
+            .map_or(1, |n| i64::try_from(n.get()).unwrap_or(1))
+            .min(duel::MAX_THREADS)
     });
     duel::check_duel(&a, &b, trials, threads)?;
     let seed = seed.unwrap_or_else(dice::entropy_seed);
     let mut interrupted: Option<PyErr> = None;
     let result = py.detach(|| {
+        // A closure, not the method path: `attach` needs a callback for any lifetime.
+        #[allow(clippy::redundant_closure_for_method_calls)]
         let mut poll = || match Python::attach(|py| py.check_signals()) {
             Ok(()) => false,
             Err(err) => {

@@ -1,4 +1,4 @@
-//! Bindings for `game_with_pyo3.pycool`: the PyO3 workshop examples, thread-safe.
+//! Bindings for `game_with_pyo3.pycool`: the `PyO3` workshop examples, thread-safe.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -26,7 +26,9 @@ fn finite(name: &str, value: f64) -> PyResult<f64> {
     if value.is_finite() {
         Ok(value)
     } else {
-        Err(PyValueError::new_err(format!("{name} must be finite, got {value}")))
+        Err(PyValueError::new_err(format!(
+            "{name} must be finite, got {value}"
+        )))
     }
 }
 
@@ -41,7 +43,9 @@ pub struct Point {
 impl Point {
     #[new]
     fn new(x: f64, y: f64) -> PyResult<Self> {
-        Ok(Self { xy: Mutex::new((finite("x", x)?, finite("y", y)?)) })
+        Ok(Self {
+            xy: Mutex::new((finite("x", x)?, finite("y", y)?)),
+        })
     }
 
     #[getter]
@@ -75,7 +79,9 @@ impl Point {
     }
 
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other.cast::<Point>().is_ok_and(|o| *lock(&self.xy) == *lock(&o.get().xy))
+        other
+            .cast::<Point>()
+            .is_ok_and(|o| *lock(&self.xy) == *lock(&o.get().xy))
     }
 
     fn __getnewargs__(&self) -> (f64, f64) {
@@ -108,7 +114,9 @@ impl FrozenCounter {
     #[new]
     #[pyo3(signature = (value = 0))]
     fn new(value: u64) -> Self {
-        Self { count: AtomicU64::new(value) }
+        Self {
+            count: AtomicU64::new(value),
+        }
     }
 
     /// Add one; returns the new value.
@@ -143,7 +151,9 @@ impl LockCounter {
     #[new]
     #[pyo3(signature = (value = 0))]
     fn new(value: u64) -> Self {
-        Self { count: Mutex::new(value) }
+        Self {
+            count: Mutex::new(value),
+        }
     }
 
     /// Add one; returns the new value.
@@ -177,7 +187,10 @@ pub struct LazyConfig {
 impl LazyConfig {
     #[new]
     fn new() -> Self {
-        Self { data: PyOnceLock::new(), initializations: AtomicUsize::new(0) }
+        Self {
+            data: PyOnceLock::new(),
+            initializations: AtomicUsize::new(0),
+        }
     }
 
     /// The configuration data (``"Initialized Data"``), built on the first call.
@@ -196,7 +209,8 @@ impl LazyConfig {
         self.initializations.load(Ordering::SeqCst)
     }
 
-    fn __repr__(&self) -> String {
-        "LazyConfig()".to_owned()
+    #[allow(clippy::unused_self)] // Python calls __repr__ on an instance
+    fn __repr__(&self) -> &'static str {
+        "LazyConfig()"
     }
 }

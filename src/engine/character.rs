@@ -29,8 +29,14 @@ pub enum Ability {
 }
 
 impl Ability {
-    pub const ALL: [Self; 6] =
-        [Self::Strength, Self::Dexterity, Self::Constitution, Self::Intelligence, Self::Wisdom, Self::Charisma];
+    pub const ALL: [Self; 6] = [
+        Self::Strength,
+        Self::Dexterity,
+        Self::Constitution,
+        Self::Intelligence,
+        Self::Wisdom,
+        Self::Charisma,
+    ];
 
     #[must_use]
     pub fn name(self) -> &'static str {
@@ -89,7 +95,10 @@ impl Character {
             return Err(Error::out_of_range("name", "must not be empty"));
         }
         if !(1..=MAX_HEALTH).contains(&health) {
-            return Err(Error::out_of_range("health", format!("must be between 1 and {MAX_HEALTH}, got {health}")));
+            return Err(Error::out_of_range(
+                "health",
+                format!("must be between 1 and {MAX_HEALTH}, got {health}"),
+            ));
         }
         let mut checked = [0u8; 6];
         for ((slot, score), ability) in checked.iter_mut().zip(scores).zip(Ability::ALL) {
@@ -101,14 +110,29 @@ impl Character {
             }
             *slot = score as u8;
         }
-        Ok(Self { name: name.to_owned(), health: health as u32, max_health: health as u32, scores: checked, defending: false })
+        Ok(Self {
+            name: name.to_owned(),
+            health: health as u32,
+            max_health: health as u32,
+            scores: checked,
+            defending: false,
+        })
     }
 
     /// Restore a saved state (pickle): full validation plus `health <= max_health`.
-    pub fn restore(name: &str, health: i64, max_health: i64, scores: [i64; 6], defending: bool) -> Result<Self> {
+    pub fn restore(
+        name: &str,
+        health: i64,
+        max_health: i64,
+        scores: [i64; 6],
+        defending: bool,
+    ) -> Result<Self> {
         let mut character = Self::new(name, max_health, scores)?;
         if !(0..=max_health).contains(&health) {
-            return Err(Error::out_of_range("health", format!("must be between 0 and max_health ({max_health}), got {health}")));
+            return Err(Error::out_of_range(
+                "health",
+                format!("must be between 0 and max_health ({max_health}), got {health}"),
+            ));
         }
         character.health = health as u32;
         character.defending = defending;
@@ -173,17 +197,24 @@ impl Character {
     /// A fresh copy for simulations: same health, no stance.
     #[must_use]
     pub fn combat_copy(&self) -> Self {
-        Self { defending: false, ..self.clone() }
+        Self {
+            defending: false,
+            ..self.clone()
+        }
     }
 
     /// Resolve one attack of `self` on `target`, drawing dice from `rng`.
     /// Validates before rolling, so a refused attack changes nothing.
     pub fn attack(&self, target: &mut Self, rng: &mut DiceRng) -> Result<AttackOutcome> {
         if !self.is_alive() {
-            return Err(Error::InvalidState { message: format!("{} has fallen and cannot attack", self.name) });
+            return Err(Error::InvalidState {
+                message: format!("{} has fallen and cannot attack", self.name),
+            });
         }
         if !target.is_alive() {
-            return Err(Error::InvalidState { message: format!("{} has already fallen", target.name) });
+            return Err(Error::InvalidState {
+                message: format!("{} has already fallen", target.name),
+            });
         }
         Ok(self.strike(target, rng))
     }
@@ -219,7 +250,10 @@ impl Character {
 
 fn check_amount(amount: i64) -> Result<u32> {
     if amount < 0 {
-        return Err(Error::out_of_range("amount", format!("must not be negative, got {amount}")));
+        return Err(Error::out_of_range(
+            "amount",
+            format!("must not be negative, got {amount}"),
+        ));
     }
     Ok(u32::try_from(amount).unwrap_or(u32::MAX))
 }
@@ -234,7 +268,15 @@ mod tests {
 
     #[test]
     fn modifiers_follow_the_5e_table() {
-        let expected = [(1, -5), (8, -1), (9, -1), (10, 0), (11, 0), (12, 1), (30, 10)];
+        let expected = [
+            (1, -5),
+            (8, -1),
+            (9, -1),
+            (10, 0),
+            (11, 0),
+            (12, 1),
+            (30, 10),
+        ];
         for (score, m) in expected {
             assert_eq!(modifier(score), m, "score {score}");
         }
@@ -244,16 +286,40 @@ mod tests {
     #[test]
     fn creation_validates_every_argument() {
         let ok = [10; 6];
-        assert!(matches!(Character::new(" ", 5, ok), Err(Error::OutOfRange { argument: "name", .. })));
-        assert!(matches!(Character::new("a", 0, ok), Err(Error::OutOfRange { argument: "health", .. })));
-        assert!(matches!(Character::new("a", MAX_HEALTH + 1, ok), Err(Error::OutOfRange { argument: "health", .. })));
+        assert!(matches!(
+            Character::new(" ", 5, ok),
+            Err(Error::OutOfRange {
+                argument: "name",
+                ..
+            })
+        ));
+        assert!(matches!(
+            Character::new("a", 0, ok),
+            Err(Error::OutOfRange {
+                argument: "health",
+                ..
+            })
+        ));
+        assert!(matches!(
+            Character::new("a", MAX_HEALTH + 1, ok),
+            Err(Error::OutOfRange {
+                argument: "health",
+                ..
+            })
+        ));
         assert!(matches!(
             Character::new("a", 5, [10, 31, 10, 10, 10, 10]),
-            Err(Error::OutOfRange { argument: "dexterity", .. })
+            Err(Error::OutOfRange {
+                argument: "dexterity",
+                ..
+            })
         ));
         assert!(matches!(
             Character::new("a", 5, [10, 10, 10, 10, 10, 0]),
-            Err(Error::OutOfRange { argument: "charisma", .. })
+            Err(Error::OutOfRange {
+                argument: "charisma",
+                ..
+            })
         ));
     }
 
@@ -277,8 +343,13 @@ mod tests {
             if seed % 2 == 0 {
                 target.defend();
             }
-            let out = attacker.attack(&mut target, &mut DiceRng::seeded(seed)).unwrap();
-            assert_eq!(out.target_armor_class, 14 + if seed % 2 == 0 { 2 } else { 0 });
+            let out = attacker
+                .attack(&mut target, &mut DiceRng::seeded(seed))
+                .unwrap();
+            assert_eq!(
+                out.target_armor_class,
+                14 + if seed % 2 == 0 { 2 } else { 0 }
+            );
             assert_eq!(out.critical, out.natural == 20);
             if out.natural == 1 {
                 assert!(!out.hit);
@@ -310,6 +381,11 @@ mod tests {
     #[test]
     fn restore_checks_health_against_max() {
         assert!(Character::restore("a", 30, 20, [10; 6], false).is_err());
-        assert_eq!(Character::restore("a", 0, 20, [10; 6], true).unwrap().health(), 0);
+        assert_eq!(
+            Character::restore("a", 0, 20, [10; 6], true)
+                .unwrap()
+                .health(),
+            0
+        );
     }
 }

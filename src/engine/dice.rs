@@ -3,7 +3,7 @@
 //! The stream is PCG-64 MCG (`rand_pcg::Pcg64Mcg`, "Mcg128Xsl64"): its output is
 //! specified by the algorithm, not by the `rand` version, and is the same on 32/64-bit
 //! and little/big-endian targets. A 64-bit seed is expanded into the 128-bit state by
-//! SplitMix64 (written out here, so no library default can change it), and a raw
+//! `SplitMix64` (written out here, so no library default can change it), and a raw
 //! `u32` is mapped to `1..=sides` with Lemire's multiply-and-reject method — also
 //! written out here, so a change in `rand`'s range sampling cannot change our results.
 //! Test vectors in this module and in the Python suite pin the whole chain.
@@ -21,7 +21,7 @@ pub const MAX_DICE: u64 = 10_000_000;
 /// Largest number of sides a die may have (`2**31 - 1`).
 pub const MAX_SIDES: u64 = i32::MAX as u64;
 
-/// One SplitMix64 step: the seed expander, kept bit-exact on every platform.
+/// One `SplitMix64` step: the seed expander, kept bit-exact on every platform.
 #[must_use]
 pub fn splitmix64(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -50,7 +50,9 @@ impl DiceRng {
         let mut state = seed;
         let high = u128::from(splitmix64(&mut state));
         let low = u128::from(splitmix64(&mut state));
-        Self { inner: Pcg64Mcg::new((high << 64) | low) }
+        Self {
+            inner: Pcg64Mcg::new((high << 64) | low),
+        }
     }
 
     /// A stream seeded from the operating system's entropy source.
@@ -76,7 +78,9 @@ impl DiceRng {
     /// Resume a stream saved with [`DiceRng::state`].
     #[must_use]
     pub fn from_state(state: u128) -> Self {
-        Self { inner: Pcg64Mcg::new(state) }
+        Self {
+            inner: Pcg64Mcg::new(state),
+        }
     }
 
     /// The next raw 32-bit output.
@@ -110,7 +114,10 @@ impl DiceRng {
 /// Validate a `(num_dice, sides)` request; returns them narrowed to `u32`.
 pub fn check_dice(num_dice: i64, sides: i64) -> Result<(u32, u32)> {
     if num_dice < 0 {
-        return Err(Error::out_of_range("num_dice", format!("must not be negative, got {num_dice}")));
+        return Err(Error::out_of_range(
+            "num_dice",
+            format!("must not be negative, got {num_dice}"),
+        ));
     }
     if num_dice.unsigned_abs() > MAX_DICE {
         return Err(Error::out_of_range(
@@ -148,7 +155,13 @@ mod tests {
     }
 
     pub(crate) const TEST_VECTOR_SEED_42_D20: [u32; 10] = [11, 12, 10, 7, 1, 19, 14, 19, 3, 15];
-    pub(crate) const TEST_VECTOR_SEED_0_DMAX: [u32; 5] = [2_077_896_894, 563_308_495, 1_394_487_618, 73_537_091, 1_777_009_076];
+    pub(crate) const TEST_VECTOR_SEED_0_DMAX: [u32; 5] = [
+        2_077_896_894,
+        563_308_495,
+        1_394_487_618,
+        73_537_091,
+        1_777_009_076,
+    ];
 
     #[test]
     fn one_sided_die_is_always_one() {
@@ -158,13 +171,34 @@ mod tests {
 
     #[test]
     fn validation_names_the_argument() {
-        assert!(matches!(check_dice(-1, 6), Err(Error::OutOfRange { argument: "num_dice", .. })));
+        assert!(matches!(
+            check_dice(-1, 6),
+            Err(Error::OutOfRange {
+                argument: "num_dice",
+                ..
+            })
+        ));
         assert!(matches!(
             check_dice(i64::try_from(MAX_DICE).unwrap() + 1, 6),
-            Err(Error::OutOfRange { argument: "num_dice", .. })
+            Err(Error::OutOfRange {
+                argument: "num_dice",
+                ..
+            })
         ));
-        assert!(matches!(check_dice(1, 0), Err(Error::OutOfRange { argument: "sides", .. })));
-        assert!(matches!(check_dice(1, 1 << 31), Err(Error::OutOfRange { argument: "sides", .. })));
+        assert!(matches!(
+            check_dice(1, 0),
+            Err(Error::OutOfRange {
+                argument: "sides",
+                ..
+            })
+        ));
+        assert!(matches!(
+            check_dice(1, 1 << 31),
+            Err(Error::OutOfRange {
+                argument: "sides",
+                ..
+            })
+        ));
         assert_eq!(check_dice(0, i64::from(i32::MAX)), Ok((0, i32::MAX as u32)));
     }
 
@@ -186,5 +220,39 @@ mod tests {
         let b: Vec<u32> = DiceRng::for_task(5, 1).dice(8, 1000);
         assert_ne!(a, b);
         assert_eq!(a, DiceRng::for_task(5, 0).dice(8, 1000));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn every_die_is_in_range(seed: u64, count in 0u32..500, sides in 1u32..=i32::MAX as u32) {
+            let dice = DiceRng::seeded(seed).dice(count, sides);
+            prop_assert_eq!(dice.len(), count as usize);
+            prop_assert!(dice.iter().all(|&d| (1..=sides).contains(&d)));
+        }
+
+        #[test]
+        fn same_seed_same_stream(seed: u64, sides in 1u32..1_000_000) {
+            prop_assert_eq!(DiceRng::seeded(seed).dice(64, sides), DiceRng::seeded(seed).dice(64, sides));
+        }
+
+        #[test]
+        fn saved_state_resumes_the_stream(seed: u64, skip in 0u32..100) {
+            let mut rng = DiceRng::seeded(seed);
+            rng.dice(skip, 6);
+            let mut resumed = DiceRng::from_state(rng.state());
+            prop_assert_eq!(rng.dice(32, 1000), resumed.dice(32, 1000));
+        }
+
+        #[test]
+        fn validation_accepts_exactly_the_documented_ranges(num_dice: i64, sides: i64) {
+            let ok = (0..=MAX_DICE as i64).contains(&num_dice) && (1..=MAX_SIDES as i64).contains(&sides);
+            prop_assert_eq!(check_dice(num_dice, sides).is_ok(), ok);
+        }
     }
 }

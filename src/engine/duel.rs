@@ -33,7 +33,11 @@ pub struct DuelStats {
 impl DuelStats {
     #[must_use]
     pub fn mean_rounds(&self) -> f64 {
-        if self.trials == 0 { 0.0 } else { self.total_rounds as f64 / self.trials as f64 }
+        if self.trials == 0 {
+            0.0
+        } else {
+            self.total_rounds as f64 / self.trials as f64
+        }
     }
 
     fn merge(&mut self, other: Self) {
@@ -57,13 +61,20 @@ fn duel_once(a: &Character, b: &Character, rng: &mut DiceRng) -> (bool, u32) {
     let a_first = match initiative_a.cmp(&initiative_b) {
         std::cmp::Ordering::Greater => true,
         std::cmp::Ordering::Less => false,
-        std::cmp::Ordering::Equal => match a.score(Ability::Dexterity).cmp(&b.score(Ability::Dexterity)) {
+        std::cmp::Ordering::Equal => match a
+            .score(Ability::Dexterity)
+            .cmp(&b.score(Ability::Dexterity))
+        {
             std::cmp::Ordering::Greater => true,
             std::cmp::Ordering::Less => false,
             std::cmp::Ordering::Equal => rng.die(2) == 1,
         },
     };
-    let (first, second) = if a_first { (&mut a, &mut b) } else { (&mut b, &mut a) };
+    let (first, second) = if a_first {
+        (&mut a, &mut b)
+    } else {
+        (&mut b, &mut a)
+    };
     let mut rounds: u32 = 0;
     let first_won = loop {
         rounds = rounds.saturating_add(1);
@@ -79,7 +90,13 @@ fn duel_once(a: &Character, b: &Character, rng: &mut DiceRng) -> (bool, u32) {
     (first_won == a_first, rounds)
 }
 
-fn run_range(a: &Character, b: &Character, seed: u64, range: std::ops::Range<u64>, cancel: &AtomicBool) -> Option<DuelStats> {
+fn run_range(
+    a: &Character,
+    b: &Character,
+    seed: u64,
+    range: std::ops::Range<u64>,
+    cancel: &AtomicBool,
+) -> Option<DuelStats> {
     let mut stats = DuelStats::default();
     for trial in range {
         if trial % CANCEL_CHECK_EVERY == 0 && cancel.load(Ordering::Relaxed) {
@@ -87,7 +104,11 @@ fn run_range(a: &Character, b: &Character, seed: u64, range: std::ops::Range<u64
         }
         let (a_won, rounds) = duel_once(a, b, &mut DiceRng::for_task(seed, trial));
         stats.trials += 1;
-        if a_won { stats.wins_a += 1 } else { stats.wins_b += 1 }
+        if a_won {
+            stats.wins_a += 1;
+        } else {
+            stats.wins_b += 1;
+        }
         stats.total_rounds += u64::from(rounds);
         *stats.rounds.entry(rounds).or_default() += 1;
     }
@@ -97,14 +118,22 @@ fn run_range(a: &Character, b: &Character, seed: u64, range: std::ops::Range<u64
 /// Validate duel arguments; returns `(trials, threads)`.
 pub fn check_duel(a: &Character, b: &Character, trials: i64, threads: i64) -> Result<(u64, usize)> {
     if !(1..=MAX_TRIALS).contains(&trials) {
-        return Err(Error::out_of_range("trials", format!("must be between 1 and {MAX_TRIALS}, got {trials}")));
+        return Err(Error::out_of_range(
+            "trials",
+            format!("must be between 1 and {MAX_TRIALS}, got {trials}"),
+        ));
     }
     if !(1..=MAX_THREADS).contains(&threads) {
-        return Err(Error::out_of_range("threads", format!("must be between 1 and {MAX_THREADS}, got {threads}")));
+        return Err(Error::out_of_range(
+            "threads",
+            format!("must be between 1 and {MAX_THREADS}, got {threads}"),
+        ));
     }
     for c in [a, b] {
         if !c.is_alive() {
-            return Err(Error::InvalidState { message: format!("{} has fallen and cannot duel", c.name()) });
+            return Err(Error::InvalidState {
+                message: format!("{} has fallen and cannot duel", c.name()),
+            });
         }
     }
     Ok((trials as u64, threads as usize))
@@ -147,7 +176,10 @@ pub fn simulate_duel(
                 cancel.store(true, Ordering::Relaxed);
             }
         }
-        handles.into_iter().map(|h| h.join().unwrap_or(None)).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or(None))
+            .collect()
     });
     if cancel.load(Ordering::Relaxed) {
         return Err(Error::Cancelled);
@@ -175,11 +207,17 @@ mod tests {
         let (a, b) = pair();
         let one = simulate_duel(&a, &b, 2_001, 9, 1, &mut || false).unwrap();
         for threads in [2, 3, 7, 64] {
-            assert_eq!(simulate_duel(&a, &b, 2_001, 9, threads, &mut || false).unwrap(), one);
+            assert_eq!(
+                simulate_duel(&a, &b, 2_001, 9, threads, &mut || false).unwrap(),
+                one
+            );
         }
         assert_eq!(one.wins_a + one.wins_b, 2_001);
         assert_eq!(one.rounds.values().sum::<u64>(), 2_001);
-        assert_ne!(simulate_duel(&a, &b, 2_001, 10, 2, &mut || false).unwrap(), one);
+        assert_ne!(
+            simulate_duel(&a, &b, 2_001, 10, 2, &mut || false).unwrap(),
+            one
+        );
     }
 
     #[test]
@@ -202,9 +240,43 @@ mod tests {
     #[test]
     fn arguments_are_checked() {
         let (a, mut b) = pair();
-        assert!(matches!(check_duel(&a, &b, 0, 1), Err(Error::OutOfRange { argument: "trials", .. })));
-        assert!(matches!(check_duel(&a, &b, 1, 0), Err(Error::OutOfRange { argument: "threads", .. })));
+        assert!(matches!(
+            check_duel(&a, &b, 0, 1),
+            Err(Error::OutOfRange {
+                argument: "trials",
+                ..
+            })
+        ));
+        assert!(matches!(
+            check_duel(&a, &b, 1, 0),
+            Err(Error::OutOfRange {
+                argument: "threads",
+                ..
+            })
+        ));
         b.take_damage(1_000).unwrap();
-        assert!(matches!(check_duel(&a, &b, 1, 1), Err(Error::InvalidState { .. })));
+        assert!(matches!(
+            check_duel(&a, &b, 1, 1),
+            Err(Error::InvalidState { .. })
+        ));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        #[test]
+        fn thread_count_never_changes_the_result(seed: u64, trials in 1i64..400, threads in 2i64..9, health in 1i64..40) {
+            let a = Character::new("A", health, [14, 12, 10, 10, 10, 10]).unwrap();
+            let b = Character::new("B", 20, [12, 15, 10, 10, 10, 10]).unwrap();
+            let one = simulate_duel(&a, &b, trials, seed, 1, &mut || false).unwrap();
+            let many = simulate_duel(&a, &b, trials, seed, threads, &mut || false).unwrap();
+            prop_assert_eq!(one.wins_a + one.wins_b, trials as u64);
+            prop_assert_eq!(one, many);
+        }
     }
 }

@@ -7,7 +7,10 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
     /// An argument is outside its documented range; `argument` names it.
-    OutOfRange { argument: &'static str, message: String },
+    OutOfRange {
+        argument: &'static str,
+        message: String,
+    },
     /// Dice notation could not be parsed; `position` is a 0-based character offset.
     Notation { position: usize, message: String },
     /// An arithmetic result does not fit the engine's integer types.
@@ -22,11 +25,17 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn out_of_range(argument: &'static str, message: impl Into<String>) -> Self {
-        Self::OutOfRange { argument, message: message.into() }
+        Self::OutOfRange {
+            argument,
+            message: message.into(),
+        }
     }
 
     pub(crate) fn notation(position: usize, message: impl Into<String>) -> Self {
-        Self::Notation { position, message: message.into() }
+        Self::Notation {
+            position,
+            message: message.into(),
+        }
     }
 }
 

@@ -1,8 +1,9 @@
-//! The pure-Rust engine: no PyO3 anywhere below this module.
+//! The pure-Rust engine: no `PyO3` anywhere below this module.
 
 pub mod character;
 pub mod dice;
 pub mod duel;
 pub mod error;
 pub mod notation;
+pub mod sync;
 pub mod workshop;

@@ -20,7 +20,12 @@ pub enum Selection {
 /// One term of a parsed expression.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TermKind {
-    Dice { count: u32, sides: u32, percentile: bool, selection: Selection },
+    Dice {
+        count: u32,
+        sides: u32,
+        percentile: bool,
+        selection: Selection,
+    },
     Constant(i64),
 }
 
@@ -68,8 +73,18 @@ impl fmt::Display for Selection {
 impl fmt::Display for TermKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Dice { count, percentile: true, selection, .. } => write!(f, "{count}d%{selection}"),
-            Self::Dice { count, sides, selection, .. } => write!(f, "{count}d{sides}{selection}"),
+            Self::Dice {
+                count,
+                percentile: true,
+                selection,
+                ..
+            } => write!(f, "{count}d%{selection}"),
+            Self::Dice {
+                count,
+                sides,
+                selection,
+                ..
+            } => write!(f, "{count}d{sides}{selection}"),
             Self::Constant(value) => write!(f, "{value}"),
         }
     }
@@ -109,7 +124,11 @@ impl fmt::Display for RollOutcome {
                         if j > 0 {
                             f.write_str(", ")?;
                         }
-                        if *kept { write!(f, "{die}")? } else { write!(f, "({die})")? }
+                        if *kept {
+                            write!(f, "{die}")?;
+                        } else {
+                            write!(f, "({die})")?;
+                        }
                     }
                     f.write_str("]")?;
                 }
@@ -147,7 +166,8 @@ impl Parser {
     }
 
     fn describe_here(&self) -> String {
-        self.peek().map_or_else(|| "end of expression".to_owned(), |c| format!("{c:?}"))
+        self.peek()
+            .map_or_else(|| "end of expression".to_owned(), |c| format!("{c:?}"))
     }
 
     /// Digits at the cursor, if any; refuses numbers past `limit`.
@@ -182,15 +202,28 @@ impl Parser {
         } else {
             return Err(Error::notation(
                 self.pos,
-                format!("expected 'h' or 'l' after '{}', found {}", self.chars[start], self.describe_here()),
+                format!(
+                    "expected 'h' or 'l' after '{}', found {}",
+                    self.chars[start],
+                    self.describe_here()
+                ),
             ));
         };
         let at = self.pos;
         let n = self.number(u64::from(u32::MAX))?.ok_or_else(|| {
-            Error::notation(at, format!("expected how many dice to keep or drop, found {}", self.describe_here()))
+            Error::notation(
+                at,
+                format!(
+                    "expected how many dice to keep or drop, found {}",
+                    self.describe_here()
+                ),
+            )
         })? as u32;
         if n > count {
-            return Err(Error::notation(start, format!("cannot keep or drop {n} of {count} dice")));
+            return Err(Error::notation(
+                start,
+                format!("cannot keep or drop {n} of {count} dice"),
+            ));
         }
         Ok(match (keep, highest) {
             (true, true) => Selection::KeepHighest(n),
@@ -206,14 +239,26 @@ impl Parser {
         let number = self.number(i64::MAX.unsigned_abs())?;
         if !self.eat_letter('d') {
             let value = number.ok_or_else(|| {
-                Error::notation(start, format!("expected a number or a dice term, found {}", self.describe_here()))
+                Error::notation(
+                    start,
+                    format!(
+                        "expected a number or a dice term, found {}",
+                        self.describe_here()
+                    ),
+                )
             })?;
-            return Ok(Term { negative, kind: TermKind::Constant(value as i64) });
+            return Ok(Term {
+                negative,
+                kind: TermKind::Constant(value as i64),
+            });
         }
         let count = number.unwrap_or(1);
         self.dice_so_far += count;
         if self.dice_so_far > MAX_DICE {
-            return Err(Error::notation(start, format!("too many dice: at most {MAX_DICE} per expression")));
+            return Err(Error::notation(
+                start,
+                format!("too many dice: at most {MAX_DICE} per expression"),
+            ));
         }
         let count = count as u32;
         self.skip_whitespace();
@@ -223,30 +268,48 @@ impl Parser {
             (100, true)
         } else {
             let sides = self.number(u64::MAX)?.ok_or_else(|| {
-                Error::notation(sides_at, format!("expected the number of sides after 'd', found {}", self.describe_here()))
+                Error::notation(
+                    sides_at,
+                    format!(
+                        "expected the number of sides after 'd', found {}",
+                        self.describe_here()
+                    ),
+                )
             })?;
             if sides == 0 || sides > MAX_SIDES {
-                return Err(Error::notation(sides_at, format!("sides must be between 1 and {MAX_SIDES}")));
+                return Err(Error::notation(
+                    sides_at,
+                    format!("sides must be between 1 and {MAX_SIDES}"),
+                ));
             }
             (sides as u32, false)
         };
         let selection = self.selection(count)?;
-        Ok(Term { negative, kind: TermKind::Dice { count, sides, percentile, selection } })
+        Ok(Term {
+            negative,
+            kind: TermKind::Dice {
+                count,
+                sides,
+                percentile,
+                selection,
+            },
+        })
     }
 }
 
 impl Expression {
     /// Parse and validate `text`.
     pub fn parse(text: &str) -> Result<Self> {
-        let mut parser = Parser { chars: text.chars().collect(), pos: 0, dice_so_far: 0 };
+        let mut parser = Parser {
+            chars: text.chars().collect(),
+            pos: 0,
+            dice_so_far: 0,
+        };
         parser.skip_whitespace();
         if parser.peek().is_none() {
             return Err(Error::notation(parser.pos, "empty dice expression"));
         }
-        let mut negative = match parser.peek() {
-            Some('-') => true,
-            _ => false,
-        };
+        let mut negative = parser.peek() == Some('-');
         if matches!(parser.peek(), Some('+' | '-')) {
             parser.pos += 1;
         }
@@ -284,24 +347,49 @@ impl Expression {
 
     /// Roll every term, left to right, from `rng`.
     pub fn roll(&self, rng: &mut DiceRng) -> Result<RollOutcome> {
-        let overflow = || Error::Overflow { message: "the total of this expression does not fit in 64 bits".into() };
+        let overflow = || Error::Overflow {
+            message: "the total of this expression does not fit in 64 bits".into(),
+        };
         let mut total: i64 = 0;
         let mut terms = Vec::with_capacity(self.terms.len());
         for term in &self.terms {
             let (rolls, kept, magnitude) = match term.kind {
                 TermKind::Constant(value) => (Vec::new(), Vec::new(), value),
-                TermKind::Dice { count, sides, selection, .. } => {
+                TermKind::Dice {
+                    count,
+                    sides,
+                    selection,
+                    ..
+                } => {
                     let rolls = rng.dice(count, sides);
                     let kept = select(&rolls, selection);
-                    let sum: i64 = rolls.iter().zip(&kept).filter(|(_, k)| **k).map(|(d, _)| i64::from(*d)).sum();
+                    let sum: i64 = rolls
+                        .iter()
+                        .zip(&kept)
+                        .filter(|(_, k)| **k)
+                        .map(|(d, _)| i64::from(*d))
+                        .sum();
                     (rolls, kept, sum)
                 }
             };
-            let value = if term.negative { magnitude.checked_neg().ok_or_else(overflow)? } else { magnitude };
+            let value = if term.negative {
+                magnitude.checked_neg().ok_or_else(overflow)?
+            } else {
+                magnitude
+            };
             total = total.checked_add(value).ok_or_else(overflow)?;
-            terms.push(TermOutcome { term: term.clone(), rolls, kept, value });
+            terms.push(TermOutcome {
+                term: term.clone(),
+                rolls,
+                kept,
+                value,
+            });
         }
-        Ok(RollOutcome { expression: self.to_string(), terms, total })
+        Ok(RollOutcome {
+            expression: self.to_string(),
+            terms,
+            total,
+        })
     }
 }
 
@@ -352,7 +440,11 @@ mod tests {
             ("7", "7"),
         ];
         for (input, canonical) in cases {
-            assert_eq!(Expression::parse(input).unwrap().to_string(), canonical, "{input}");
+            assert_eq!(
+                Expression::parse(input).unwrap().to_string(),
+                canonical,
+                "{input}"
+            );
         }
     }
 
@@ -374,25 +466,112 @@ mod tests {
 
     #[test]
     fn keep_and_drop_select_the_right_dice() {
-        assert_eq!(select(&[3, 6, 1, 6], Selection::KeepHighest(2)), [false, true, false, true]);
-        assert_eq!(select(&[3, 6, 1, 6], Selection::KeepLowest(1)), [false, false, true, false]);
-        assert_eq!(select(&[3, 6, 1, 6], Selection::DropLowest(1)), [true, true, false, true]);
-        assert_eq!(select(&[3, 6, 1, 6], Selection::DropHighest(2)), [true, false, true, false]);
-        assert_eq!(select(&[2, 2, 2], Selection::KeepHighest(1)), [true, false, false]);
+        assert_eq!(
+            select(&[3, 6, 1, 6], Selection::KeepHighest(2)),
+            [false, true, false, true]
+        );
+        assert_eq!(
+            select(&[3, 6, 1, 6], Selection::KeepLowest(1)),
+            [false, false, true, false]
+        );
+        assert_eq!(
+            select(&[3, 6, 1, 6], Selection::DropLowest(1)),
+            [true, true, false, true]
+        );
+        assert_eq!(
+            select(&[3, 6, 1, 6], Selection::DropHighest(2)),
+            [true, false, true, false]
+        );
+        assert_eq!(
+            select(&[2, 2, 2], Selection::KeepHighest(1)),
+            [true, false, false]
+        );
     }
 
     #[test]
     fn total_matches_the_kept_dice() {
         let mut rng = DiceRng::seeded(3);
-        let outcome = Expression::parse("4d6kh3 + 2 - 1d4").unwrap().roll(&mut rng).unwrap();
-        let first: i64 = outcome.terms[0].rolls.iter().zip(&outcome.terms[0].kept).filter(|p| *p.1).map(|p| i64::from(*p.0)).sum();
-        assert_eq!(outcome.total, first + 2 - i64::from(outcome.terms[2].rolls[0]));
+        let outcome = Expression::parse("4d6kh3 + 2 - 1d4")
+            .unwrap()
+            .roll(&mut rng)
+            .unwrap();
+        let first: i64 = outcome.terms[0]
+            .rolls
+            .iter()
+            .zip(&outcome.terms[0].kept)
+            .filter(|p| *p.1)
+            .map(|p| i64::from(*p.0))
+            .sum();
+        assert_eq!(
+            outcome.total,
+            first + 2 - i64::from(outcome.terms[2].rolls[0])
+        );
         assert_eq!(outcome.terms[0].kept.iter().filter(|k| **k).count(), 3);
     }
 
     #[test]
     fn huge_constants_overflow_cleanly() {
         let e = Expression::parse("9223372036854775807 + 1").unwrap();
-        assert!(matches!(e.roll(&mut DiceRng::seeded(0)), Err(Error::Overflow { .. })));
+        assert!(matches!(
+            e.roll(&mut DiceRng::seeded(0)),
+            Err(Error::Overflow { .. })
+        ));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn term() -> impl Strategy<Value = String> {
+        prop_oneof![
+            (0u32..1_000_000).prop_map(|n| n.to_string()),
+            (0u32..50, 1u32..1_000, 0u8..5, 0u32..50).prop_map(|(count, sides, rule, n)| {
+                let n = n.min(count);
+                let suffix = ["", "kh", "kl", "dh", "dl"][rule as usize];
+                let tail = if suffix.is_empty() {
+                    String::new()
+                } else {
+                    format!("{suffix}{n}")
+                };
+                format!("{count}d{sides}{tail}")
+            }),
+            Just("d%".to_owned()),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn canonical_form_round_trips(terms in prop::collection::vec((term(), any::<bool>()), 1..6)) {
+            let text: String = terms.iter().enumerate()
+                .map(|(i, (t, minus))| match (i, minus) { (0, _) => t.clone(), (_, true) => format!("-{t}"), _ => format!("+{t}") })
+                .collect();
+            let parsed = Expression::parse(&text).unwrap();
+            let again = Expression::parse(&parsed.to_string()).unwrap();
+            prop_assert_eq!(&parsed, &again);
+        }
+
+        #[test]
+        fn total_is_the_sum_of_kept_dice_and_constants(text in "[0-9]{1,2}d[1-9][0-9]{0,2}(kh|kl|dh|dl)?[0-9]?( [+-] [0-9]{1,3})?", seed: u64) {
+            if let Ok(expr) = Expression::parse(&text) {
+                let outcome = expr.roll(&mut DiceRng::seeded(seed)).unwrap();
+                let sum: i64 = outcome.terms.iter().map(|t| t.value).sum();
+                prop_assert_eq!(outcome.total, sum);
+                for t in &outcome.terms {
+                    if let TermKind::Dice { count, sides, .. } = t.term.kind {
+                        prop_assert_eq!(t.rolls.len(), count as usize);
+                        prop_assert!(t.rolls.iter().all(|&d| (1..=sides).contains(&d)));
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,30}") {
+            if let Err(Error::Notation { position, .. }) = Expression::parse(&text) {
+                prop_assert!(position <= text.chars().count());
+            }
+        }
     }
 }

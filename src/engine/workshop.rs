@@ -1,4 +1,4 @@
-//! The pure parts of the PyO3 workshop examples.
+//! The pure parts of the `PyO3` workshop examples.
 
 use super::error::{Error, Result};
 
@@ -9,8 +9,9 @@ pub fn sum_of_squares(values: &[i64]) -> Result<u128> {
     }
     values.iter().try_fold(0u128, |acc, &v| {
         let v = u128::from(v.unsigned_abs());
-        acc.checked_add(v * v)
-            .ok_or_else(|| Error::Overflow { message: "sum of squares does not fit in 128 bits".into() })
+        acc.checked_add(v * v).ok_or_else(|| Error::Overflow {
+            message: "sum of squares does not fit in 128 bits".into(),
+        })
     })
 }
 
