@@ -11,9 +11,8 @@ use pyo3::prelude::*;
 mod _core {
     #[pymodule_export]
     use crate::bindings::dnd::{
-        _restore_attack_result, _restore_character, _restore_duel_stats, _restore_roll,
-        _restore_roller, AttackResult, DuelStats, PyCharacter, Roll, Roller, roll, roll_dice,
-        simulate_duel,
+        _restore_character, _restore_roll, _restore_roller, AttackResult, DuelStats, PyCharacter,
+        Roll, Roller, roll, roll_dice, simulate_duel,
     };
     #[pymodule_export]
     use crate::bindings::errors::NotationError;

@@ -51,6 +51,16 @@ def test_everything_has_a_docstring(obj: object) -> None:
             "intelligence=10, wisdom=10, charisma=10)",
         ),
         (dnd.Character.attack, "(self, /, target, *, roller=None)"),
+        (dnd.Roll, "(expression, *, seed=None)"),
+        (
+            dnd.AttackResult,
+            "(natural, attack_bonus, attack_total, target_armor_class, hit, critical, damage, "
+            "target_health)",
+        ),
+        (dnd.DuelStats, "(trials, wins_a, wins_b, mean_rounds, rounds)"),
+        (pycool.FrozenCounter, "(value=0)"),
+        (pycool.LockCounter, "(value=0)"),
+        (pycool.LazyConfig, "()"),
         (pycool.sum_of_squares, "(input=[])"),
         (pycool.Point, "(x, y)"),
         (pycool.move_point, "(point, dx, dy)"),
@@ -58,6 +68,19 @@ def test_everything_has_a_docstring(obj: object) -> None:
 )
 def test_signatures(func: object, text: str) -> None:
     assert str(inspect.signature(func)) == text  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("obj", PUBLIC, ids=lambda o: o.__name__)
+def test_everything_has_a_signature(obj: object) -> None:
+    if obj is dnd.NotationError:
+        return  # an exception class, constructed like any exception
+    assert inspect.signature(obj)  # type: ignore[arg-type]
+
+
+def test_result_constructors_check_consistency() -> None:
+    with pytest.raises(ValueError, match="inconsistent"):
+        dnd.DuelStats(10, 3, 3, 1.0, {1: 10})
+    assert dnd.Roll("2d6", seed=3).dice == dnd.roll("2d6", seed=3).dice
 
 
 def test_help_shows_signature_and_doc() -> None:

@@ -9,6 +9,7 @@ class NotationError(ValueError):
 
 @final
 class Roll:
+    def __new__(cls, expression: str, *, seed: int | None = None) -> Roll: ...
     @property
     def expression(self) -> str: ...
     @property
@@ -33,6 +34,17 @@ class Roller:
 
 @final
 class AttackResult:
+    def __new__(
+        cls,
+        natural: int,
+        attack_bonus: int,
+        attack_total: int,
+        target_armor_class: int,
+        hit: bool,
+        critical: bool,
+        damage: int,
+        target_health: int,
+    ) -> AttackResult: ...
     @property
     def natural(self) -> int: ...
     @property
@@ -49,7 +61,7 @@ class AttackResult:
     def damage(self) -> int: ...
     @property
     def target_health(self) -> int: ...
-    def __reduce__(self) -> tuple[object, tuple[object, ...]]: ...
+    def __getnewargs__(self) -> tuple[int, int, int, int, bool, bool, int, int]: ...
 
 @final
 class Character:
@@ -97,6 +109,9 @@ class Character:
 
 @final
 class DuelStats:
+    def __new__(
+        cls, trials: int, wins_a: int, wins_b: int, mean_rounds: float, rounds: dict[int, int]
+    ) -> DuelStats: ...
     @property
     def trials(self) -> int: ...
     @property
@@ -109,7 +124,7 @@ class DuelStats:
     def rounds(self) -> dict[int, int]: ...
     @property
     def win_rate_a(self) -> float: ...
-    def __reduce__(self) -> tuple[object, tuple[object, ...]]: ...
+    def __getnewargs__(self) -> tuple[int, int, int, float, dict[int, int]]: ...
 
 def roll_dice(num_dice: int, sides: int, *, seed: int | None = None) -> list[int]: ...
 def roll(expression: str, *, seed: int | None = None) -> Roll: ...
@@ -125,22 +140,9 @@ def _restore_roll(
     expression: str, total: int, dice: list[int], kept_mask: list[bool], text: str
 ) -> Roll: ...
 def _restore_roller(seed: int | None, state: int) -> Roller: ...
-def _restore_attack_result(
-    natural: int,
-    attack_bonus: int,
-    attack_total: int,
-    target_armor_class: int,
-    hit: bool,
-    critical: bool,
-    damage: int,
-    target_health: int,
-) -> AttackResult: ...
 def _restore_character(
     name: str, health: int, max_health: int, scores: list[int], defending: bool
 ) -> Character: ...
-def _restore_duel_stats(
-    trials: int, wins_a: int, wins_b: int, mean_rounds: float, rounds: dict[int, int]
-) -> DuelStats: ...
 
 @final
 class Point:

@@ -94,6 +94,13 @@ impl Roll {
 
 #[pymethods]
 impl Roll {
+    /// ``Roll(expression, *, seed=None)`` rolls ``expression``, like ``dnd.roll``.
+    #[new]
+    #[pyo3(signature = (expression, *, seed = None))]
+    fn new(py: Python<'_>, expression: &str, seed: Option<u64>) -> PyResult<Self> {
+        roll_expression(py, expression, &mut rng_for(seed))
+    }
+
     /// The dice that count towards ``total``.
     #[getter]
     fn kept(&self) -> Vec<u32> {
@@ -294,6 +301,31 @@ impl From<AttackOutcome> for AttackResult {
 
 #[pymethods]
 impl AttackResult {
+    /// Results come from ``Character.attack``; the constructor exists for pickling.
+    #[new]
+    #[allow(clippy::too_many_arguments, clippy::fn_params_excessive_bools)]
+    fn new(
+        natural: u32,
+        attack_bonus: i32,
+        attack_total: i32,
+        target_armor_class: i32,
+        hit: bool,
+        critical: bool,
+        damage: u32,
+        target_health: u32,
+    ) -> Self {
+        Self {
+            natural,
+            attack_bonus,
+            attack_total,
+            target_armor_class,
+            hit,
+            critical,
+            damage,
+            target_health,
+        }
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "AttackResult(natural={}, attack_total={}, target_armor_class={}, hit={}, critical={}, damage={}, target_health={})",
@@ -307,51 +339,18 @@ impl AttackResult {
         )
     }
 
-    fn __reduce__<'py>(
-        slf: &Bound<'py, Self>,
-    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
-        let t = slf.get();
-        let restore = slf
-            .py()
-            .import("game_with_pyo3._core")?
-            .getattr("_restore_attack_result")?;
-        let args = (
-            t.natural,
-            t.attack_bonus,
-            t.attack_total,
-            t.target_armor_class,
-            t.hit,
-            t.critical,
-            t.damage,
-            t.target_health,
+    #[allow(clippy::type_complexity)]
+    fn __getnewargs__(&self) -> (u32, i32, i32, i32, bool, bool, u32, u32) {
+        (
+            self.natural,
+            self.attack_bonus,
+            self.attack_total,
+            self.target_armor_class,
+            self.hit,
+            self.critical,
+            self.damage,
+            self.target_health,
         )
-            .into_pyobject(slf.py())?;
-        Ok((restore, args))
-    }
-}
-
-#[pyfunction]
-#[must_use]
-#[allow(clippy::too_many_arguments, clippy::fn_params_excessive_bools)]
-pub fn _restore_attack_result(
-    natural: u32,
-    attack_bonus: i32,
-    attack_total: i32,
-    target_armor_class: i32,
-    hit: bool,
-    critical: bool,
-    damage: u32,
-    target_health: u32,
-) -> AttackResult {
-    AttackResult {
-        natural,
-        attack_bonus,
-        attack_total,
-        target_armor_class,
-        hit,
-        critical,
-        damage,
-        target_health,
     }
 }
 
@@ -580,6 +579,32 @@ pub struct DuelStats {
 
 #[pymethods]
 impl DuelStats {
+    /// Statistics come from ``simulate_duel``; the constructor exists for pickling.
+    #[new]
+    fn new(
+        trials: u64,
+        wins_a: u64,
+        wins_b: u64,
+        mean_rounds: f64,
+        rounds: BTreeMap<u32, u64>,
+    ) -> PyResult<Self> {
+        if trials == 0
+            || wins_a.checked_add(wins_b) != Some(trials)
+            || rounds.values().sum::<u64>() != trials
+        {
+            return Err(PyValueError::new_err(
+                "inconsistent statistics: need trials >= 1, wins_a + wins_b == trials and rounds summing to trials",
+            ));
+        }
+        Ok(Self {
+            trials,
+            wins_a,
+            wins_b,
+            mean_rounds,
+            rounds,
+        })
+    }
+
     /// Fraction of duels won by ``a``.
     #[getter]
     fn win_rate_a(&self) -> f64 {
@@ -593,41 +618,14 @@ impl DuelStats {
         )
     }
 
-    fn __reduce__<'py>(
-        slf: &Bound<'py, Self>,
-    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
-        let t = slf.get();
-        let restore = slf
-            .py()
-            .import("game_with_pyo3._core")?
-            .getattr("_restore_duel_stats")?;
-        let args = (
-            t.trials,
-            t.wins_a,
-            t.wins_b,
-            t.mean_rounds,
-            t.rounds.clone(),
+    fn __getnewargs__(&self) -> (u64, u64, u64, f64, BTreeMap<u32, u64>) {
+        (
+            self.trials,
+            self.wins_a,
+            self.wins_b,
+            self.mean_rounds,
+            self.rounds.clone(),
         )
-            .into_pyobject(slf.py())?;
-        Ok((restore, args))
-    }
-}
-
-#[pyfunction]
-#[must_use]
-pub fn _restore_duel_stats(
-    trials: u64,
-    wins_a: u64,
-    wins_b: u64,
-    mean_rounds: f64,
-    rounds: BTreeMap<u32, u64>,
-) -> DuelStats {
-    DuelStats {
-        trials,
-        wins_a,
-        wins_b,
-        mean_rounds,
-        rounds,
     }
 }
 
