@@ -80,6 +80,9 @@ def require_tools(*names: str) -> None:
 
 def check_out_dir(out: Path, version: str, clean: bool) -> None:
     if clean and out.exists():
+        old = [p.name for p in out.iterdir() if p.name.endswith((".whl", ".tar.gz"))]
+        if old:
+            print(f"    removing {len(old)} artifacts of an earlier run from {out}")
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     stale = []

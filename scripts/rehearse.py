@@ -69,6 +69,10 @@ class Rehearsal:
             return work()
         except (PipelineError, subprocess.CalledProcessError) as err:
             raise StageFailed(name, str(err)) from err
+        except FileNotFoundError as err:
+            raise StageFailed(
+                name, f"missing tool {err.filename!r}: run `python3 scripts/dev.py setup`"
+            ) from err
         finally:
             self.timings[name] = time.monotonic() - start
             print(f"=== {name}: {self.timings[name]:.1f}s", flush=True)
