@@ -49,6 +49,12 @@ def setup() -> None:
     if shutil.which("cargo") is None:
         sys.exit("cargo is missing: install Rust with rustup (https://rustup.rs)")
     ensure_system_tools()
+    installed = subprocess.run(
+        ["rustup", "component", "list", "--installed"], check=False, capture_output=True, text=True
+    ).stdout
+    missing = [c for c in ("clippy", "rustfmt") if c not in installed]
+    if missing and shutil.which("rustup"):
+        step("rust components", "rustup", "component", "add", *missing)
     if not PYTHON.exists():
         step("create venv", sys.executable, "-m", "venv", VENV)
     if not (BIN / "uv").exists():
