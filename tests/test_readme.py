@@ -11,6 +11,7 @@ import pytest
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
+@pytest.mark.thread_unsafe(reason="doctest swaps sys.stdout to capture output")
 @pytest.mark.skipif(not README.exists(), reason="README.md is not shipped with the tests")
 def test_readme_tour_runs() -> None:
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
