@@ -141,7 +141,12 @@ def interpreter_for(abi: str) -> str:
 def build_target(target: Target, out: Path, report: BuildReport) -> None:
     mode = build_mode(target)
     if not mode:
-        report.not_buildable.append(f"{target.id}: needs {target.ci_build}; built in CI only")
+        how = (
+            "maturin-action in a musllinux container"
+            if target.ci_builder != "build.py"
+            else target.ci_build
+        )
+        report.not_buildable.append(f"{target.id}: needs {how}; built in CI only")
         return
     if target.rust not in _installed_rust_targets():
         _run(["rustup", "target", "add", target.rust])

@@ -50,6 +50,7 @@ class Target:
     ci_test_runner: str
     ci_test_image: str | None = None
     qemu: str | None = None
+    ci_builder: str = "build.py"
 
     def wheel_tags(self) -> list[str]:
         tags = []

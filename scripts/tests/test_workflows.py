@@ -94,6 +94,10 @@ def test_build_matrix_is_the_manifest(
 ) -> None:
     rows = {row["id"]: row["runner"] for row in matrix(release["jobs"]["build"])}
     assert rows == {t.id: t.ci_build for t in targets}
+    builders = {
+        row["id"]: row.get("builder", "build.py") for row in matrix(release["jobs"]["build"])
+    }
+    assert builders == {t.id: t.ci_builder for t in targets}
     steps = " ".join(str(s.get("run", "")) for s in release["jobs"]["build"]["steps"])
     assert "scripts/build.py --target" in steps
 
