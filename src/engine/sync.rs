@@ -44,7 +44,7 @@ mod tests {
     #[test]
     fn opposite_attacks_from_many_threads_neither_deadlock_nor_lose_damage() {
         let fighters: Arc<Vec<Mutex<Character>>> = Arc::new(
-            (0..3)
+            (0..4)
                 .map(|i| {
                     Mutex::new(
                         Character::new(&format!("F{i}"), 10_000, [14, 10, 10, 10, 10, 10]).unwrap(),
