@@ -238,8 +238,11 @@ def bench_memory(quick: bool) -> list[Figure]:
 
 def package_figures(build_times: bool) -> list[Figure]:
     figures = []
-    wheels = sorted((ROOT / "target" / "test-wheels").glob("*abi3*x86_64*.whl"))
-    if wheels:
+    places = [ROOT / ".rehearsal" / "dist", ROOT / "target" / "test-wheels", ROOT / "dist"]
+    wheels = [w for place in places for w in sorted(place.glob("*abi3*x86_64*.whl"))]
+    if not wheels:
+        print("  (no x86_64 abi3 wheel found: run `python3 scripts/dev.py rehearse` first)")
+    else:
         size = wheels[0].stat().st_size / 1000
         figures.append(
             Figure("x86_64 abi3 wheel size", size, 400, "KB", size / 400, "<= 400 KB", size <= 400)
@@ -312,8 +315,8 @@ def plot(figures: list[Figure], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     speed = [f for f in figures if f.target.endswith("faster")]
-    fig, ax = plt.subplots(figsize=(9, 4.5))
-    names = [f.name[:46] for f in speed]
+    fig, ax = plt.subplots(figsize=(11, 4.8))
+    names = [f.name[:62] for f in speed]
     ax.barh(
         names, [f.ratio for f in speed], color=["tab:green" if f.met else "tab:red" for f in speed]
     )
