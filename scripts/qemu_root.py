@@ -25,13 +25,28 @@ from pathlib import Path
 from pipeline import ROOT, PipelineError, tool_env
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "game-with-pyo3" / "qemu"
-QEMU = {"arm64": "aarch64", "armhf": "arm", "s390x": "s390x", "ppc64el": "ppc64le"}
+# Debian architecture -> qemu-user name; None: an x86_64 host runs it natively (i386).
+QEMU: dict[str, str | None] = {
+    "arm64": "aarch64",
+    "armhf": "arm",
+    "s390x": "s390x",
+    "ppc64el": "ppc64le",
+    "i386": None,
+}
 WHEEL_PLATFORM = {
     "arm64": "manylinux2014_aarch64",
     "armhf": "manylinux2014_armv7l",
     "s390x": "manylinux2014_s390x",
     "ppc64el": "manylinux2014_ppc64le",
+    "i386": "manylinux2014_i686",
 }
+
+
+def _emulator(arch: str) -> list[str]:
+    name = QEMU[arch]
+    return [f"/usr/bin/qemu-{name}-static"] if name else []
+
+
 MIRROR = "http://deb.debian.org/debian"
 SEEDED_PROBE = """
 import json
@@ -66,8 +81,8 @@ def _require_root_tools() -> None:
 
 def ensure_root(arch: str) -> Path:
     _require_root_tools()
-    qemu = Path(f"/usr/bin/qemu-{QEMU[arch]}-static")
-    if not qemu.exists():
+    qemu = Path(_emulator(arch)[0]) if _emulator(arch) else None
+    if qemu is not None and not qemu.exists():
         subprocess.run(
             ["apt-get", "install", "-y", "-qq", "qemu-user-static"], check=True, capture_output=True
         )
@@ -104,7 +119,8 @@ def ensure_root(arch: str) -> Path:
     if proc.is_symlink():
         proc.unlink()
     proc.mkdir(exist_ok=True)
-    shutil.copy2(qemu, root / "usr/bin" / qemu.name)
+    if qemu is not None:
+        shutil.copy2(qemu, root / "usr/bin" / qemu.name)
     (root / ".ready").write_text("ok")
     return root
 
@@ -155,7 +171,7 @@ def _in_root(root: Path, arch: str, work: Path, *args: str) -> subprocess.Comple
     }
     chroot = shutil.which("chroot") or "/usr/sbin/chroot"
     return subprocess.run(
-        [chroot, str(root), f"/usr/bin/qemu-{QEMU[arch]}-static", "/usr/bin/python3", *args],
+        [chroot, str(root), *_emulator(arch), "/usr/bin/python3", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -183,7 +199,8 @@ def host_seeded_results(dist: Path) -> dict[str, object]:
 
 
 def run_wheel_under_qemu(wheel: Path, arch: str, log_dir: Path) -> tuple[str, bool]:
-    label = f"qemu {QEMU[arch]} (Debian python3.11; subprocess tests deselected)"
+    how = f"qemu {QEMU[arch]}" if QEMU[arch] else f"{arch} root"
+    label = f"{how} (Debian python3.11; subprocess tests deselected)"
     root = ensure_root(arch)
     work = _stage(root, arch, wheel)
     try:
@@ -208,13 +225,13 @@ def run_wheel_under_qemu(wheel: Path, arch: str, log_dir: Path) -> tuple[str, bo
         log = log_dir / f"{wheel.stem}-qemu-{arch}.log"
         log.write_text(suite.stdout + suite.stderr, encoding="utf-8")
         summary = (suite.stdout.strip().splitlines() or [""])[-1]
-        print(f"    {wheel.name} under qemu-{QEMU[arch]}: {summary}", flush=True)
+        print(f"    {wheel.name} in the {arch} root: {summary}", flush=True)
         ok = suite.returncode == 0
         probe = _in_root(root, arch, work, "-c", SEEDED_PROBE)
         foreign = json.loads(probe.stdout) if probe.returncode == 0 else None
         same = foreign == host_seeded_results(wheel.parent)
         print(
-            f"    seeded results on {QEMU[arch]} "
+            f"    seeded results on {arch} "
             f"{'match x86_64 exactly' if same else 'DIFFER from x86_64'}",
             flush=True,
         )
