@@ -61,3 +61,30 @@ def test_interrupted_rehearsal_leaves_no_server_behind(tmp_path: Path) -> None:
 
     assert not local_index.port_in_use(port)
     assert not list(tmp_path.glob("gwp-*"))
+
+
+@pytest.mark.slow
+def test_foreign_architecture_wheel_runs_under_qemu(
+    rehearsal: tuple[Path, str], tmp_path: Path
+) -> None:
+    """The --all-platforms path on one architecture: cross-build the aarch64 abi3 wheel,
+    run the suite on it under qemu-user in a Debian root, compare seeded results."""
+    import dataclasses
+    import shutil
+
+    import build
+    import pipeline
+    import test_wheels
+
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    host_abi3 = next(rehearsal[0].glob("*-cp310-abi3-manylinux*_x86_64.whl"))
+    shutil.copy2(host_abi3, dist)
+    aarch64 = next(t for t in pipeline.load_targets() if t.id == "linux-aarch64")
+    report = build.BuildReport(out=dist, version=pipeline.project_version())
+    build.build_target(dataclasses.replace(aarch64, abis=("abi3",)), dist, report)
+    assert len(report.built) == 1
+    outcomes = {o.wheel: o for o in test_wheels.run(dist, [], qemu=True)}
+    foreign = outcomes[report.built[0]]
+    assert foreign.failed == []
+    assert foreign.passed == ["qemu aarch64 (Debian python3.11; subprocess tests deselected)"]
