@@ -64,28 +64,26 @@ print(json.dumps({
 """
 
 
+def _apt_install(*packages: str) -> None:
+    if not (shutil.which("apt-get") and os.geteuid() == 0):
+        raise PipelineError(f"missing {', '.join(packages)}: install them (Debian/Ubuntu names)")
+    # A fresh machine's package lists may be empty or stale: update first.
+    subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
+    subprocess.run(["apt-get", "install", "-y", "-qq", *packages], check=True, capture_output=True)
+
+
 def _require_root_tools() -> None:
-    missing = [tool for tool in ("debootstrap", "dpkg-deb", "chroot") if not shutil.which(tool)]
-    if missing:
-        if shutil.which("apt-get") and os.geteuid() == 0:
-            subprocess.run(
-                ["apt-get", "install", "-y", "-qq", "debootstrap", "qemu-user-static"],
-                check=True,
-                capture_output=True,
-            )
-        else:
-            raise PipelineError(f"missing {missing}: install debootstrap and qemu-user-static")
     if os.geteuid() != 0:
-        raise PipelineError("qemu-user tests need root (chroot)")
+        raise PipelineError("foreign-architecture tests need root (chroot)")
+    if not all(shutil.which(tool) for tool in ("debootstrap", "dpkg-deb", "chroot")):
+        _apt_install("debootstrap", "qemu-user-static")
 
 
 def ensure_root(arch: str) -> Path:
     _require_root_tools()
     qemu = Path(_emulator(arch)[0]) if _emulator(arch) else None
     if qemu is not None and not qemu.exists():
-        subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "qemu-user-static"], check=True, capture_output=True
-        )
+        _apt_install("qemu-user-static")
     root = CACHE / arch
     if (root / ".ready").exists():
         return root
