@@ -188,6 +188,8 @@ def test_result_objects_pickle() -> None:
     result = make("A").attack(make("B"), roller=dnd.Roller(1))
     again = pickle.loads(pickle.dumps(result))
     assert repr(again) == repr(result)
+    rebuilt = eval(repr(result), {"AttackResult": dnd.AttackResult})  # noqa: S307
+    assert repr(rebuilt) == repr(result)
     assert (again.hit, again.damage, again.natural) == (result.hit, result.damage, result.natural)
     roll = dnd.roll("4d6kh3", seed=2)
     roll_again = pickle.loads(pickle.dumps(roll))

@@ -104,3 +104,7 @@ def test_lazy_config() -> None:
     assert config.get_data() == "Initialized Data"
     assert config.get_data() is config.get_data()
     assert config.initializations == 1
+    again = pickle.loads(pickle.dumps(config))
+    assert again.initializations == 0
+    assert again.get_data() == "Initialized Data"
+    assert copy.copy(config).get_data() == "Initialized Data"

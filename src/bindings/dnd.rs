@@ -328,8 +328,9 @@ impl AttackResult {
 
     fn __repr__(&self) -> String {
         format!(
-            "AttackResult(natural={}, attack_total={}, target_armor_class={}, hit={}, critical={}, damage={}, target_health={})",
+            "AttackResult(natural={}, attack_bonus={}, attack_total={}, target_armor_class={}, hit={}, critical={}, damage={}, target_health={})",
             self.natural,
+            self.attack_bonus,
             self.attack_total,
             self.target_armor_class,
             if self.hit { "True" } else { "False" },

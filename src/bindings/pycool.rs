@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use pyo3::exceptions::{PyOverflowError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::PyString;
+use pyo3::types::{PyString, PyTuple};
 
 use super::lock;
 use crate::engine::workshop;
@@ -212,5 +212,11 @@ impl LazyConfig {
     #[allow(clippy::unused_self)] // Python calls __repr__ on an instance
     fn __repr__(&self) -> &'static str {
         "LazyConfig()"
+    }
+
+    /// Pickles as a fresh config: the data is rebuilt, once, on first use.
+    #[allow(clippy::unused_self)] // pickle calls it on an instance
+    fn __getnewargs__<'py>(&self, py: Python<'py>) -> Bound<'py, PyTuple> {
+        PyTuple::empty(py)
     }
 }
