@@ -35,8 +35,10 @@ from pipeline import (
     Target,
     artifact_version,
     host_target,
+    is_artifact,
     load_targets,
     project_version,
+    require_tools,
     sdist_name,
     tool_env,
 )
@@ -68,19 +70,9 @@ def _run(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) ->
         raise PipelineError(f"command failed (exit {result.returncode}): {' '.join(cmd)}")
 
 
-def require_tools(*names: str) -> None:
-    path = tool_env()["PATH"]
-    missing = [n for n in names if shutil.which(n, path=path) is None]
-    if missing:
-        raise PipelineError(
-            f"missing tool(s): {', '.join(missing)} — run "
-            "`python3 scripts/dev.py setup` and use .venv/bin on PATH"
-        )
-
-
 def check_out_dir(out: Path, version: str, clean: bool) -> None:
     if clean and out.exists():
-        old = [p.name for p in out.iterdir() if p.name.endswith((".whl", ".tar.gz"))]
+        old = [p.name for p in out.iterdir() if is_artifact(p.name)]
         if old:
             print(f"    removing {len(old)} artifacts of an earlier run from {out}")
         shutil.rmtree(out)

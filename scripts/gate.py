@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -34,15 +33,16 @@ from pipeline import (
     artifact_version,
     expected_artifacts,
     host_target,
+    is_artifact,
     is_free_threaded,
     load_targets,
     project_version,
     pypi_accepts,
+    require_tools,
     sha256,
     tool_env,
 )
 
-ARTIFACT_SUFFIXES = (".whl", ".tar.gz")
 GATE_OUTPUTS = ("SHA256SUMS", "pypi.txt", "release-only.txt")
 PACKAGE_FILES = {
     "game_with_pyo3/__init__.py",
@@ -175,9 +175,7 @@ def check_wheel(path: Path, result: GateResult) -> list[str]:
 
 
 def run(dist: Path, scope: str, tag: str | None = None) -> GateResult:
-    for tool in ("twine", "abi3audit", "auditwheel", "check-wheel-contents"):
-        if shutil.which(tool, path=tool_env()["PATH"]) is None:
-            raise PipelineError(f"missing tool {tool}: run `python3 scripts/dev.py setup`")
+    require_tools("twine", "abi3audit", "auditwheel", "check-wheel-contents")
     if not dist.is_dir():
         raise PipelineError(f"{dist} is not a directory of artifacts")
     for output in GATE_OUTPUTS:
@@ -188,7 +186,7 @@ def run(dist: Path, scope: str, tag: str | None = None) -> GateResult:
     names = [p.name for p in paths]
     result = GateResult()
     result.problems += check_manifest(names, expected_artifacts(version, targets))
-    artifacts = [p for p in paths if p.name.endswith(ARTIFACT_SUFFIXES)]
+    artifacts = [p for p in paths if is_artifact(p.name)]
     result.problems += check_versions([p.name for p in artifacts], version, tag)
     result.pypi, result.release_only = split_for_pypi([p.name for p in artifacts])
     for name in result.release_only:

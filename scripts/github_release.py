@@ -18,11 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import release
-from pipeline import ROOT, PipelineError
+from pipeline import ROOT, PipelineError, is_artifact
 
 
 def assets(dist: Path) -> list[Path]:
-    found = sorted(p for p in dist.iterdir() if p.name.endswith((".whl", ".tar.gz")))
+    found = sorted(p for p in dist.iterdir() if is_artifact(p.name))
     sums = dist / "SHA256SUMS"
     if not sums.exists():
         raise PipelineError(f"{sums} is missing: the gate did not pass on {dist}")

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline import PipelineError, tool_env
+from pipeline import PipelineError, require_tools, tool_env
 
 USER = "rehearsal"
 
@@ -78,8 +78,7 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: 
 
 @contextlib.contextmanager
 def serve(port: int | None = None, timeout: float = 30.0) -> Iterator[LocalIndex]:
-    if shutil.which("pypi-server", path=tool_env()["PATH"]) is None:
-        raise PipelineError("pypi-server is missing: run `python3 scripts/dev.py setup`")
+    require_tools("pypi-server")
     if port is not None and port_in_use(port):
         raise PipelineError(f"port {port} on 127.0.0.1 is in use; choose another or omit --port")
     workdir = Path(tempfile.mkdtemp(prefix="gwp-index-"))

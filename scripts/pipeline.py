@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = Path(__file__).resolve().parent / "manifest.toml"
 DIST_NAME = "game-with-pyo3"
 FILE_STEM = "game_with_pyo3"
+ARTIFACT_SUFFIXES = (".whl", ".tar.gz")
 ABI3_TAG = "cp310-abi3"
 FREE_THREADED = {"cp314t": "cp314-cp314t", "cp315t": "cp315-cp315t"}
 FREE_THREADED_INTERPRETERS = {"cp314t": "python3.14t", "cp315t": "python3.15t"}
@@ -173,3 +174,20 @@ def tool_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.update(extra or {})
     return env
+
+
+def is_artifact(name: str) -> bool:
+    return name.endswith(ARTIFACT_SUFFIXES)
+
+
+def require_tools(*names: str) -> None:
+    """Fail with one clear message if any tool is missing from the tool PATH."""
+    import shutil
+
+    path = tool_env()["PATH"]
+    missing = [n for n in names if shutil.which(n, path=path) is None]
+    if missing:
+        raise PipelineError(
+            f"missing tool(s): {', '.join(missing)} — run "
+            "`python3 scripts/dev.py setup` and use .venv/bin on PATH"
+        )

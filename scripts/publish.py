@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import urllib.error
@@ -31,7 +30,14 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pipeline import DIST_NAME, PipelineError, pypi_accepts, sha256, tool_env
+from pipeline import (
+    DIST_NAME,
+    PipelineError,
+    artifact_version,
+    pypi_accepts,
+    sha256,
+    tool_env,
+)
 
 INDEXES = {
     "testpypi": ("https://test.pypi.org/legacy/", "https://test.pypi.org/simple/"),
@@ -152,12 +158,9 @@ def publish(
         missing = [p.name for p in files if p.name not in final]
         if missing:
             raise PipelineError(f"after upload the index still lacks {missing}")
-        version = re.escape(files[-1].name.removesuffix(".tar.gz").split("-")[-1])
-        extra = [
-            n
-            for n in final
-            if re.search(rf"-{version}[-.]", n) and n not in {p.name for p in files}
-        ]
+        version = artifact_version(files[-1].name)
+        sent = {p.name for p in files}
+        extra = [n for n in final if artifact_version(n) == version and n not in sent]
         if extra:
             raise PipelineError(f"the index holds files of this version we did not send: {extra}")
     return report

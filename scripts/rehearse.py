@@ -39,7 +39,7 @@ import gate
 import local_index
 import publish
 import test_wheels
-from pipeline import DIST_NAME, ROOT, PipelineError, tool_env
+from pipeline import DIST_NAME, ROOT, PipelineError, is_artifact, sdist_name, tool_env
 
 T = TypeVar("T")
 SMOKE = (
@@ -177,7 +177,7 @@ def rehearse_local_publish(dist: Path, version: str, port: int | None, report: R
 
 def summary(dist: Path, report: Rehearsal, release_only: list[str]) -> str:
     rows = [("artifact", "tags", "size", "gates", "tested on", "published")]
-    for path in sorted(p for p in dist.iterdir() if p.name.endswith((".whl", ".tar.gz"))):
+    for path in sorted(p for p in dist.iterdir() if is_artifact(p.name)):
         name = path.name
         tags = "sdist" if name.endswith(".tar.gz") else "-".join(name[:-4].split("-")[2:])
         published = report.published.get(name, "-")
@@ -214,9 +214,7 @@ def run(args: argparse.Namespace) -> Rehearsal:
     failures = [f"{o.wheel} on {', '.join(o.failed)}" for o in outcomes if o.failed]
     for o in outcomes:
         report.tested[o.wheel] = ", ".join(o.passed) or o.note
-    report.tested[built.version and f"game_with_pyo3-{built.version}.tar.gz"] = (
-        "a wheel built from it" if built.sdist_wheel else "-"
-    )
+    report.tested[sdist_name(built.version)] = "a wheel built from it" if built.sdist_wheel else "-"
     if failures:
         raise StageFailed("test", "; ".join(failures))
     if args.to == "local":

@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pipeline import (
     ROOT,
     PipelineError,
+    Target,
     is_free_threaded,
     load_targets,
     target_of,
@@ -148,8 +149,7 @@ def discover(extra: list[str], patterns: tuple[str, ...] = ()) -> list[Interpret
     return sorted(unique.values(), key=lambda i: (i.version, i.free_threaded))
 
 
-def can_install(wheel: str, interp: Interpreter) -> bool:
-    target = target_of(wheel, load_targets())
+def can_install(wheel: str, target: Target | None, interp: Interpreter) -> bool:
     if target is None:
         return False
     os_name, machines, bits, libc = MACHINES[target.id]
@@ -254,18 +254,19 @@ def run(
     log_dir.mkdir(parents=True, exist_ok=True)
     interpreters = discover(pythons, patterns)
     print(f"==> interpreters: {', '.join(f'{i.label} ({i.exe})' for i in interpreters)}")
+    targets = load_targets()
     outcomes = []
     for wheel in sorted(dist.glob("*.whl")):
         outcome = WheelOutcome(wheel.name)
+        target = target_of(wheel.name, targets)
         start = time.monotonic()
         for interp in interpreters:
-            if can_install(wheel.name, interp):
+            if can_install(wheel.name, target, interp):
                 ok = run_suite(wheel, interp, parallel_threads, log_dir)
                 (outcome.passed if ok else outcome.failed).append(interp.label)
         if qemu and not outcome.passed and not outcome.failed:
             from qemu_root import run_wheel_under_qemu
 
-            target = target_of(wheel.name, load_targets())
             if target is not None and target.qemu and not is_free_threaded(wheel.name):
                 label, ok = run_wheel_under_qemu(wheel, target.qemu, log_dir)
                 (outcome.passed if ok else outcome.failed).append(label)

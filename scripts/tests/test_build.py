@@ -46,4 +46,4 @@ def test_compatibility_arguments(target_id: str, args: list[str]) -> None:
 
 def test_missing_tool_is_a_clear_message() -> None:
     with pytest.raises(pipeline.PipelineError, match="no-such-tool"):
-        build.require_tools("no-such-tool")
+        pipeline.require_tools("no-such-tool")
