@@ -19,6 +19,11 @@ use crate::engine::sync::lock_pair;
 /// Above this many dice, rolling releases the interpreter while it works.
 const DETACH_ABOVE: i64 = 4_096;
 
+/// A `_core` function that rebuilds an object from its saved state, for `__reduce__`.
+fn restorer<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    py.import("game_with_pyo3._core")?.getattr(name)
+}
+
 fn rng_for(seed: Option<u64>) -> DiceRng {
     seed.map_or_else(DiceRng::from_entropy, DiceRng::seeded)
 }
@@ -129,10 +134,7 @@ impl Roll {
         slf: &Bound<'py, Self>,
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
         let this = slf.get();
-        let restore = slf
-            .py()
-            .import("game_with_pyo3._core")?
-            .getattr("_restore_roll")?;
+        let restore = restorer(slf.py(), "_restore_roll")?;
         let args = (
             &this.expression,
             this.total,
@@ -246,10 +248,7 @@ impl Roller {
         slf: &Bound<'py, Self>,
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
         let this = slf.get();
-        let restore = slf
-            .py()
-            .import("game_with_pyo3._core")?
-            .getattr("_restore_roller")?;
+        let restore = restorer(slf.py(), "_restore_roller")?;
         let args = (this.seed, lock(&this.rng).state()).into_pyobject(slf.py())?;
         Ok((restore, args))
     }
@@ -536,10 +535,7 @@ impl PyCharacter {
         slf: &Bound<'py, Self>,
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
         let c = slf.get().snapshot();
-        let restore = slf
-            .py()
-            .import("game_with_pyo3._core")?
-            .getattr("_restore_character")?;
+        let restore = restorer(slf.py(), "_restore_character")?;
         let args = (
             c.name(),
             c.health(),
