@@ -1,20 +1,24 @@
 #!/usr/bin/env python3
 """Build stage: the sdist, the wheels of the manifest, and a wheel from the sdist.
 
-    build.py [--out DIR] [--all-platforms | --target ID ...] [--clean]
+    build.py [--out DIR] [--clean] [--all-platforms | --target ID ... | --sdist-only]
 
 Host mode builds the linux-x86_64 row (cp310-abi3, cp314t, cp315t) with a portable
-manylinux2014 tag through `maturin --zig`; `--all-platforms` builds every row marked
-`local` in scripts/manifest.toml. Windows rows cannot be built here (the MSVC runtime
-is unreachable) and are reported, never faked. Every build is the release profile
-with `--locked`. Finally the sdist is unpacked and built again: a wheel from it
-proves the sdist is complete.
+manylinux2014 tag through `maturin --zig`, and the sdist; `--all-platforms` builds
+every row of scripts/manifest.toml this host can build. `--target ID` (what one CI
+build job runs, and the rehearsal runs the same way) builds that row's wheels only;
+`--sdist-only` (the sdist job) builds the sdist. Free-threaded wheels are built with a
+bare interpreter name (`-i python3.14t`) on every host, with no interpreter installed:
+maturin describes the target interpreter from its own data, so a cross build can never
+pick up the build machine's interpreter and name the module after the wrong platform.
+Windows rows cannot be built here (the MSVC runtime is unreachable) and are reported,
+never faked. Every build is the release profile with `--locked`. The sdist is unpacked
+and built again: a wheel from it proves the sdist is complete.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import platform
 import re
 import shutil
@@ -124,12 +128,6 @@ def build_mode(target: Target) -> str:
     return ""
 
 
-def interpreter_for(abi: str) -> str:
-    # CI passes the setup-python interpreter for free-threaded builds on Windows and
-    # macOS; maturin's built-in interpreter data covers the cross builds.
-    return os.environ.get(f"GWP_INTERPRETER_{abi.upper()}", FREE_THREADED_INTERPRETERS[abi])
-
-
 def build_target(target: Target, out: Path, report: BuildReport) -> None:
     mode = build_mode(target)
     if not mode:
@@ -164,7 +162,9 @@ def build_target(target: Target, out: Path, report: BuildReport) -> None:
         if mode == "cross":
             cmd += compatibility_args(target)
         if abi in FREE_THREADED_INTERPRETERS:
-            cmd += ["-i", interpreter_for(abi)]
+            # A bare name, never a path: on every host (this machine, every runner) the
+            # same argument, and maturin describes the target's interpreter itself.
+            cmd += ["-i", FREE_THREADED_INTERPRETERS[abi]]
         start = time.monotonic()
         _run(cmd, env=env)
         made = sorted(p.name for p in set(out.iterdir()) - before)
@@ -181,11 +181,33 @@ def build_sdist(out: Path, report: BuildReport) -> Path:
     return sdist
 
 
+def safe_extract(archive: tarfile.TarFile, dest: Path) -> None:
+    """Unpack refusing links, devices and paths outside `dest`. tarfile's `filter`
+    argument exists only from 3.12 and late 3.10/3.11 patch releases (Debian 12's
+    3.11.2 lacks it), so the members are checked here for every supported Python."""
+    root = dest.resolve()
+    for member in archive.getmembers():
+        target = (root / member.name).resolve()
+        if not (member.isfile() or member.isdir()) or not target.is_relative_to(root):
+            raise PipelineError(f"sdist: refusing member {member.name!r}")
+    for member in archive.getmembers():
+        path = root / member.name
+        if member.isdir():
+            path.mkdir(parents=True, exist_ok=True)
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        source = archive.extractfile(member)
+        assert source is not None  # a regular file always has contents
+        with source, path.open("wb") as out:
+            shutil.copyfileobj(source, out)
+        path.chmod(0o755 if member.mode & 0o111 else 0o644)
+
+
 def wheel_from_sdist(sdist: Path, reference: Path | None, report: BuildReport) -> None:
     """Unpack the sdist alone and build it: a missing file fails here, not for users."""
     with tempfile.TemporaryDirectory(prefix="gwp-sdist-") as tmp:
         with tarfile.open(sdist) as archive:
-            archive.extractall(tmp, filter="data")
+            safe_extract(archive, Path(tmp))
         (source,) = Path(tmp).iterdir()
         wheels = Path(tmp) / "wheels"
         _run(
@@ -213,21 +235,24 @@ def wheel_from_sdist(sdist: Path, reference: Path | None, report: BuildReport) -
 
 
 def run(
-    out: Path, targets: list[Target], *, clean: bool = False, sdist_check: bool = True
+    out: Path, targets: list[Target], *, clean: bool = False, sdist: bool = True
 ) -> BuildReport:
+    """Build the wheels of `targets` into `out`; with `sdist`, also the sdist and a
+    wheel from it (compared with the host's abi3 wheel when that is in `out`)."""
     require_tools("maturin", "cargo", "rustup")
     version = project_version()
     start = time.monotonic()
     report = BuildReport(out=out, version=version)
     check_out_dir(out, version, clean)
-    print(f"==> build {version} into {out}: {', '.join(t.id for t in targets)}", flush=True)
-    sdist = build_sdist(out, report)
+    what = [t.id for t in targets] + (["sdist"] if sdist else [])
+    print(f"==> build {version} into {out}: {', '.join(what)}", flush=True)
     for target in targets:
         print(f"--> {target.id}", flush=True)
         build_target(target, out, report)
-    if sdist_check:
+    if sdist:
+        made = build_sdist(out, report)
         abi3 = sorted(out.glob("*-cp310-abi3-manylinux2014_x86_64*.whl"))
-        wheel_from_sdist(sdist, abi3[0] if abi3 else None, report)
+        wheel_from_sdist(made, abi3[0] if abi3 else None, report)
         print(f"    sdist builds: {report.sdist_wheel}")
     report.seconds = time.monotonic() - start
     return report
@@ -246,24 +271,35 @@ def select_targets(all_platforms: bool, ids: list[str]) -> list[Target]:
     return [host_target(targets)]
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--out", type=Path, default=ROOT / "dist")
-    parser.add_argument("--all-platforms", action="store_true")
-    parser.add_argument("--target", action="append", default=[], dest="targets")
-    parser.add_argument("--clean", action="store_true", help="empty --out first")
-    parser.add_argument("--no-sdist-check", action="store_true")
-    parser.add_argument(
+    choice = parser.add_mutually_exclusive_group()
+    choice.add_argument("--all-platforms", action="store_true")
+    choice.add_argument("--target", action="append", default=[], dest="targets")
+    choice.add_argument(
         "--sdist-only",
         action="store_true",
         help="the sdist and a wheel built from it, no manifest wheels",
     )
-    args = parser.parse_args(argv)
+    parser.add_argument("--clean", action="store_true", help="empty --out first")
+    return parser
+
+
+def execute(args: argparse.Namespace) -> BuildReport:
+    """What the command line asks for; the rehearsal calls this with CI's arguments."""
+    targets = [] if args.sdist_only else select_targets(args.all_platforms, args.targets)
+    # A --target build (one CI build job) makes wheels only: the sdist has its own job.
+    sdist = args.sdist_only or not args.targets
+    return run(args.out, targets, clean=args.clean, sdist=sdist)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     try:
-        targets = [] if args.sdist_only else select_targets(args.all_platforms, args.targets)
-        report = run(args.out, targets, clean=args.clean, sdist_check=not args.no_sdist_check)
+        report = execute(args)
     except PipelineError as err:
         print(f"build: {err}", file=sys.stderr)
         return 1

@@ -4,19 +4,31 @@
     python3 scripts/dev.py setup      # .venv with every tool (uv, locked versions)
     python3 scripts/dev.py test       # every check and test (what CI runs)
     python3 scripts/dev.py rehearse   # the release rehearsal (see scripts/rehearse.py)
+    python3 scripts/dev.py locked-version uv   # a tool's version pinned in uv.lock
 
-Runs with any Python >= 3.10 and only the standard library until the venv exists;
-then every stage runs inside `.venv`.
+Needs Python >= 3.11 (the package itself supports 3.10; the project's tools read TOML
+with the standard library) and only the standard library until the venv exists; then
+every stage runs inside `.venv`. Works as root or as a user with password-less sudo
+(GitHub's runners): the few steps that need root say so and use sudo.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+MINIMUM_PYTHON = (3, 11)
+if sys.version_info < MINIMUM_PYTHON:
+    sys.exit(
+        f"scripts/dev.py needs Python {'.'.join(map(str, MINIMUM_PYTHON))} or newer "
+        f"(this is {sys.version.split()[0]}): run it with python3.11 or later"
+    )
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
@@ -34,31 +46,50 @@ def step(title: str, *cmd: str | Path, env: dict[str, str] | None = None) -> Non
     print(f"    {title}: ok in {time.monotonic() - start:.1f}s", flush=True)
 
 
+def as_root(*cmd: str) -> list[str]:
+    """`cmd` as root: directly, or through password-less sudo; else exit saying so."""
+    if os.geteuid() == 0:
+        return list(cmd)
+    if shutil.which("sudo") and subprocess.run(["sudo", "-n", "true"], check=False).returncode == 0:
+        return ["sudo", "-n", *cmd]
+    sys.exit(f"`{' '.join(cmd)}` needs root: run it as root, or give this user sudo")
+
+
 def ensure_system_tools() -> None:
-    """shellcheck lets actionlint check `run:` scripts; Debian ships it."""
+    """shellcheck lets actionlint check `run:` scripts; Debian and Ubuntu ship it."""
     if shutil.which("shellcheck"):
         return
-    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
-        step("install shellcheck", "apt-get", "update", "-qq")
-        step("install shellcheck", "apt-get", "install", "-y", "-qq", "shellcheck")
-    else:
+    if not shutil.which("apt-get"):
         sys.exit("shellcheck is missing: install it with your package manager")
+    step("install shellcheck", *as_root("apt-get", "update", "-qq"))
+    step("install shellcheck", *as_root("apt-get", "install", "-y", "-qq", "shellcheck"))
+
+
+def locked_version(name: str) -> str:
+    """A tool's one version pinned in uv.lock: how this script and every workflow
+    bootstrap uv (and the container driver's packaging) before a venv exists, so
+    dependabot's update of uv.lock moves every pin at once."""
+    lock = (ROOT / "uv.lock").read_text(encoding="utf-8")
+    pattern = rf'^name = "{re.escape(name)}"\nversion = "([^"]+)"$'
+    found = re.findall(pattern, lock, re.MULTILINE)
+    if len(found) != 1:
+        sys.exit(f"uv.lock pins {len(found)} versions of {name}; one is needed here")
+    return str(found[0])
 
 
 def setup() -> None:
-    if shutil.which("cargo") is None:
-        sys.exit("cargo is missing: install Rust with rustup (https://rustup.rs)")
+    for tool in ("rustup", "cargo"):
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} is missing: install Rust with rustup (https://rustup.rs)")
     ensure_system_tools()
-    installed = subprocess.run(
-        ["rustup", "component", "list", "--installed"], check=False, capture_output=True, text=True
-    ).stdout
-    missing = [c for c in ("clippy", "rustfmt") if c not in installed]
-    if missing and shutil.which("rustup"):
-        step("rust components", "rustup", "component", "add", *missing)
+    # rust-toolchain.toml pins the toolchain and its components; rustup installs them
+    # on first use, so ask for them once here where a failure is easy to read.
+    step("rust toolchain", "rustup", "toolchain", "install")
     if not PYTHON.exists():
         step("create venv", sys.executable, "-m", "venv", VENV)
+    uv_pin = f"uv=={locked_version('uv')}"
     if not (BIN / "uv").exists():
-        step("install uv", PYTHON, "-m", "pip", "install", "--quiet", "uv>=0.8")
+        step("install uv", PYTHON, "-m", "pip", "install", "--quiet", uv_pin)
     step(
         "sync tools",
         BIN / "uv",
@@ -136,16 +167,33 @@ def rehearse(argv: list[str]) -> None:
     step("rehearse", PYTHON, ROOT / "scripts" / "rehearse.py", *argv, env=env)
 
 
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("setup", help="the .venv with every tool, from uv.lock")
+    commands.add_parser("test", help="every check and test (what CI runs)")
+    rehearse_cmd = commands.add_parser("rehearse", help="the release rehearsal")
+    rehearse_cmd.add_argument("args", nargs=argparse.REMAINDER, help="scripts/rehearse.py's")
+    locked = commands.add_parser("locked-version", help="a tool's version pinned in uv.lock")
+    locked.add_argument("name")
+    return parser
+
+
 def main(argv: list[str]) -> None:
-    command, rest = (argv[0], argv[1:]) if argv else ("", [])
-    if command == "setup":
+    if argv[:1] == ["rehearse"]:  # everything after it is rehearse.py's, --help included
+        rehearse(argv[1:])
+        return
+    args = parser().parse_args(argv)
+    if args.command == "locked-version":
+        print(locked_version(args.name))
+    elif args.command == "setup":
         setup()
-    elif command == "test":
+    elif args.command == "test":
         test()
-    elif command == "rehearse":
-        rehearse(rest)
     else:
-        sys.exit(__doc__)
+        rehearse(args.args)
 
 
 if __name__ == "__main__":

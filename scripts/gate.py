@@ -210,14 +210,18 @@ def run(dist: Path, scope: str, tag: str | None = None) -> GateResult:
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("dist", type=Path)
     parser.add_argument("--scope", default="host", choices=["host", "local", "release"])
     parser.add_argument("--tag")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     try:
         result = run(args.dist, args.scope, args.tag)
     except PipelineError as err:

@@ -54,14 +54,18 @@ def commands(tag: str, dist: Path, notes_file: Path, exists: bool) -> list[list[
     return [cmd]
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("tag")
     parser.add_argument("dist", type=Path)
     parser.add_argument("--dry-run", action="store_true")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     try:
         version = release.verify_tag(ROOT, args.tag)
         with tempfile.TemporaryDirectory() as tmp:

@@ -40,7 +40,13 @@ class PipelineError(Exception):
 
 @dataclass(frozen=True)
 class Target:
+    """One row of scripts/manifest.toml (the comments there say what each field means)."""
+
     id: str
+    os: str
+    machines: tuple[str, ...]
+    bits: int
+    libc: str
     rust: str
     platform: str
     abis: tuple[str, ...]
@@ -49,9 +55,12 @@ class Target:
     ci_build: str
     ci_test: str
     ci_test_runner: str
+    ci_test_pythons: tuple[str, ...]
     ci_test_image: str | None = None
     qemu: str | None = None
+    qemu_user: str | None = None
     ci_builder: str = "build.py"
+    ci_test_releases: tuple[str, ...] = ()
 
     def wheel_tags(self) -> list[str]:
         tags = []
@@ -65,7 +74,9 @@ def load_targets(path: Path = MANIFEST) -> list[Target]:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     targets = []
     for row in data["target"]:
-        targets.append(Target(**{**row, "abis": tuple(row["abis"])}))
+        lists = ("abis", "machines", "ci_test_pythons", "ci_test_releases")
+        tuples = {k: tuple(row[k]) for k in lists if k in row}
+        targets.append(Target(**{**row, **tuples}))
     ids = [t.id for t in targets]
     if len(set(ids)) != len(ids):
         raise PipelineError(f"duplicate target ids in {path}")

@@ -23,6 +23,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -109,6 +110,31 @@ def upload_list(dist: Path) -> list[Path]:
     return paths
 
 
+# PyPI's simple pages are served through a CDN that can lag behind an upload by a
+# minute or more: a file just uploaded may be missing from the first answers.
+SETTLE_DELAYS = (0.0, 5.0, 10.0, 20.0, 40.0, 60.0)
+
+
+def settled_listing(
+    simple_url: str, expected: list[str], delays: tuple[float, ...] = SETTLE_DELAYS
+) -> dict[str, str]:
+    """The index's listing once it shows every expected file, asking again with
+    growing pauses; a clear error when it never does within the bound."""
+    missing: list[str] = []
+    for delay in delays:
+        time.sleep(delay)
+        listing = index_files(simple_url)
+        missing = [name for name in expected if name not in listing]
+        if not missing:
+            return listing
+        print(f"    the index does not list {len(missing)} file(s) yet; asking again", flush=True)
+    raise PipelineError(
+        f"every upload was accepted, but after {sum(delays):.0f}s the index still does not "
+        f"list {missing}. This is usually the CDN lagging: re-run this job later — files "
+        "already there are skipped and the final set is verified again"
+    )
+
+
 def publish(
     dist: Path,
     repository_url: str,
@@ -154,10 +180,7 @@ def publish(
             raise PipelineError(f"upload of {path.name} failed:\n{tail}")
         report.uploaded.append(path.name)
     if limit is None:
-        final = index_files(simple_url)
-        missing = [p.name for p in files if p.name not in final]
-        if missing:
-            raise PipelineError(f"after upload the index still lacks {missing}")
+        final = settled_listing(simple_url, [p.name for p in files])
         version = artifact_version(files[-1].name)
         sent = {p.name for p in files}
         extra = [n for n in final if artifact_version(n) == version and n not in sent]
@@ -166,7 +189,7 @@ def publish(
     return report
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -175,13 +198,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repository-url")
     parser.add_argument("--simple-url")
     parser.add_argument("--attestations", action="store_true")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    cli = parser()
+    args = cli.parse_args(argv)
     if args.to:
         repository_url, simple_url = INDEXES[args.to]
     elif args.repository_url and args.simple_url:
         repository_url, simple_url = args.repository_url, args.simple_url
     else:
-        parser.error("give --to, or both --repository-url and --simple-url")
+        cli.error("give --to, or both --repository-url and --simple-url")
     if "TWINE_PASSWORD" not in os.environ and "GITHUB_ACTIONS" not in os.environ:
         print("publish: no TWINE_PASSWORD; twine will ask the keyring", file=sys.stderr)
     try:

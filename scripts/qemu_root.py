@@ -2,10 +2,11 @@
 
 A minimal Debian root per architecture (debootstrap --foreign, the downloaded .debs
 unpacked on the host because --second-stage cannot run without binfmt_misc) plus
-qemu-user-static; the wheel and the suite's pure-Python dependencies are unpacked onto
+qemu-user-static; the wheel and the suite's pinned dependency wheels are unpacked onto
 PYTHONPATH inside the root, and pytest runs through `chroot ROOT qemu-ARCH-static`.
-Roots are cached in ~/.cache/game-with-pyo3/qemu/ARCH. Then the seeded results are
-compared with the x86_64 wheel's, number for number.
+Roots are cached in ~/.cache/game-with-pyo3/qemu/ARCH. Making a root and entering it
+need root: as a normal user (GitHub's runners) this goes through password-less sudo.
+Then the seeded results are compared with the x86_64 wheel's, number for number.
 
 Tests marked `subprocess` start `sys.executable` again, which qemu-user cannot do
 without a binfmt_misc registration, so they are deselected here (and said so).
@@ -22,29 +23,39 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from pipeline import ROOT, PipelineError, tool_env
+import testdeps
+from pipeline import ROOT, PipelineError, Target, tool_env
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "game-with-pyo3" / "qemu"
-# Debian architecture -> qemu-user name; None: an x86_64 host runs it natively (i386).
-QEMU: dict[str, str | None] = {
-    "arm64": "aarch64",
-    "armhf": "arm",
-    "s390x": "s390x",
-    "ppc64el": "ppc64le",
-    "i386": None,
-}
-WHEEL_PLATFORM = {
-    "arm64": "manylinux2014_aarch64",
-    "armhf": "manylinux2014_armv7l",
-    "s390x": "manylinux2014_s390x",
-    "ppc64el": "manylinux2014_ppc64le",
-    "i386": "manylinux2014_i686",
-}
+DEBIAN_SUITE = "bookworm"
+DEBIAN_PYTHON = "3.11"  # bookworm's python3
 
 
-def _emulator(arch: str) -> list[str]:
-    name = QEMU[arch]
-    return [f"/usr/bin/qemu-{name}-static"] if name else []
+def privileged(cmd: list[str]) -> list[str]:
+    """`cmd` as root: directly when we are root, else through password-less sudo (as on
+    GitHub's runners). Debian roots need root for chroot and for unpacking packages."""
+    if os.geteuid() == 0:
+        return cmd
+    sudo = shutil.which("sudo")
+    if sudo:
+        probe = subprocess.run([sudo, "-n", "true"], capture_output=True, check=False)
+        if probe.returncode == 0:
+            return [sudo, "-n", *cmd]
+    raise PipelineError(
+        "foreign-architecture tests need root for chroot: run as root or with password-less sudo"
+    )
+
+
+def have_privileges() -> bool:
+    try:
+        privileged(["true"])
+    except PipelineError:
+        return False
+    return True
+
+
+def _emulator(target: Target) -> list[str]:
+    return [f"/usr/bin/qemu-{target.qemu_user}-static"] if target.qemu_user else []
 
 
 MIRROR = "http://deb.debian.org/debian"
@@ -65,31 +76,41 @@ print(json.dumps({
 
 
 def _apt_install(*packages: str) -> None:
-    if not (shutil.which("apt-get") and os.geteuid() == 0):
+    if not shutil.which("apt-get"):
         raise PipelineError(f"missing {', '.join(packages)}: install them (Debian/Ubuntu names)")
     # A fresh machine's package lists may be empty or stale: update first.
-    subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
-    subprocess.run(["apt-get", "install", "-y", "-qq", *packages], check=True, capture_output=True)
+    subprocess.run(privileged(["apt-get", "update", "-qq"]), check=True, capture_output=True)
+    subprocess.run(
+        privileged(["apt-get", "install", "-y", "-qq", *packages]),
+        check=True,
+        capture_output=True,
+    )
 
 
-def _require_root_tools() -> None:
-    if os.geteuid() != 0:
-        raise PipelineError("foreign-architecture tests need root (chroot)")
-    if not all(shutil.which(tool) for tool in ("debootstrap", "dpkg-deb", "chroot")):
-        _apt_install("debootstrap", "qemu-user-static")
-
-
-def ensure_root(arch: str) -> Path:
-    _require_root_tools()
-    qemu = Path(_emulator(arch)[0]) if _emulator(arch) else None
-    if qemu is not None and not qemu.exists():
-        _apt_install("qemu-user-static")
-    root = CACHE / arch
+def ensure_root(target: Target) -> Path:
+    """The row's Debian root, made once and cached; made as root (directly or by
+    running this module again through sudo)."""
+    if target.qemu is None:
+        raise PipelineError(f"{target.id} has no Debian architecture (qemu) in the manifest")
+    root = CACHE / target.qemu
     if (root / ".ready").exists():
         return root
+    if not all(shutil.which(tool) for tool in ("debootstrap", "dpkg-deb")):
+        _apt_install("debootstrap", "qemu-user-static")
+    qemu = _emulator(target)
+    if qemu and not Path(qemu[0]).exists():
+        _apt_install("qemu-user-static")
+    print(f"    creating a Debian {target.qemu} root in {root} (once)", flush=True)
+    cmd = [sys.executable, __file__, "make-root", target.qemu, str(root), *qemu]
+    subprocess.run(privileged(cmd), check=True)
+    return root
+
+
+def make_root(arch: str, root: Path, qemu: str | None) -> None:
+    """As root: debootstrap --foreign, then unpack the .debs on the host (the second
+    stage cannot run without binfmt_misc) and add the emulator."""
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
-    print(f"    creating a Debian {arch} root in {root} (once)", flush=True)
     subprocess.run(
         [
             "debootstrap",
@@ -97,7 +118,7 @@ def ensure_root(arch: str) -> Path:
             f"--arch={arch}",
             "--variant=minbase",
             "--include=python3",
-            "bookworm",
+            DEBIAN_SUITE,
             str(root),
             MIRROR,
         ],
@@ -117,19 +138,24 @@ def ensure_root(arch: str) -> Path:
     if proc.is_symlink():
         proc.unlink()
     proc.mkdir(exist_ok=True)
+    (root / "tmp").chmod(0o1777)
     if qemu is not None:
-        shutil.copy2(qemu, root / "usr/bin" / qemu.name)
+        shutil.copy2(qemu, root / "usr/bin" / Path(qemu).name)
     (root / ".ready").write_text("ok")
-    return root
 
 
-def _stage(root: Path, arch: str, wheel: Path) -> Path:
+def _stage(root: Path, target: Target, wheel: Path) -> Path:
     work = Path(tempfile.mkdtemp(prefix="gwp-qemu-", dir=root / "tmp"))
+    work.chmod(0o755)
     site = work / "site"
-    # Some test dependencies carry native code (hypothesis does), so ask pip for the
-    # root's platform and its Python (Debian bookworm: CPython 3.11).
-    from test_wheels import test_requirements
-
+    # The same pinned, hash-checked wheels a CI cell of this row installs, for the
+    # root's Python (Debian's python3), fetched for the root's platform.
+    needs = testdeps.requirements(testdeps.Cell(target, DEBIAN_PYTHON))
+    for reason in needs.skipped:
+        print(f"    {wheel.name} in the {target.qemu} root: {reason}; its tests skip")
+    reqs = work / "requirements.txt"
+    reqs.write_text(needs.requirements_text(), encoding="utf-8")
+    platforms = testdeps.installer_platforms(target.platform)
     subprocess.run(
         [
             sys.executable,
@@ -137,16 +163,17 @@ def _stage(root: Path, arch: str, wheel: Path) -> Path:
             "pip",
             "install",
             "--quiet",
+            "--disable-pip-version-check",
             "--only-binary=:all:",
-            "--platform",
-            WHEEL_PLATFORM[arch],
-            "--python-version",
-            "3.11",
-            "--implementation",
-            "cp",
+            "--no-deps",
+            "--require-hashes",
+            *(f"--platform={p}" for p in platforms),
+            f"--python-version={DEBIAN_PYTHON}",
+            "--implementation=cp",
             "--target",
             str(site),
-            *test_requirements(),
+            "-r",
+            str(reqs),
         ],
         env=tool_env(),
         check=True,
@@ -158,7 +185,9 @@ def _stage(root: Path, arch: str, wheel: Path) -> Path:
     return work
 
 
-def _in_root(root: Path, arch: str, work: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _in_root(
+    root: Path, target: Target, work: Path, *args: str
+) -> subprocess.CompletedProcess[str]:
     inside = f"/{work.relative_to(root)}"
     env = {
         "PATH": "/usr/bin:/bin",
@@ -168,9 +197,9 @@ def _in_root(root: Path, arch: str, work: Path, *args: str) -> subprocess.Comple
         "LANG": "C.UTF-8",
     }
     chroot = shutil.which("chroot") or "/usr/sbin/chroot"
+    cmd = ["env", "-i", *(f"{k}={v}" for k, v in env.items()), chroot, str(root)]
     return subprocess.run(
-        [chroot, str(root), *_emulator(arch), "/usr/bin/python3", *args],
-        env=env,
+        privileged([*cmd, *_emulator(target), "/usr/bin/python3", *args]),
         capture_output=True,
         text=True,
         check=False,
@@ -196,16 +225,16 @@ def host_seeded_results(dist: Path) -> dict[str, object]:
     return json.loads(out)  # type: ignore[no-any-return]
 
 
-def run_wheel_under_qemu(wheel: Path, arch: str, log_dir: Path) -> tuple[str, bool]:
-    how = f"qemu {QEMU[arch]}" if QEMU[arch] else f"{arch} root"
-    label = f"{how} (Debian python3.11; subprocess tests deselected)"
-    root = ensure_root(arch)
-    work = _stage(root, arch, wheel)
+def run_wheel_under_qemu(wheel: Path, target: Target, log_dir: Path) -> tuple[str, bool]:
+    how = f"qemu {target.qemu_user}" if target.qemu_user else f"{target.qemu} root"
+    label = f"{how} (Debian python{DEBIAN_PYTHON}; subprocess tests deselected)"
+    root = ensure_root(target)
+    work = _stage(root, target, wheel)
     try:
         inside = f"/{work.relative_to(root)}"
         suite = _in_root(
             root,
-            arch,
+            target,
             work,
             "-m",
             "pytest",
@@ -220,16 +249,16 @@ def run_wheel_under_qemu(wheel: Path, arch: str, log_dir: Path) -> tuple[str, bo
             "not subprocess",
             f"{inside}/tests",
         )
-        log = log_dir / f"{wheel.stem}-qemu-{arch}.log"
+        log = log_dir / f"{wheel.stem}-qemu-{target.qemu}.log"
         log.write_text(suite.stdout + suite.stderr, encoding="utf-8")
         summary = (suite.stdout.strip().splitlines() or [""])[-1]
-        print(f"    {wheel.name} in the {arch} root: {summary}", flush=True)
+        print(f"    {wheel.name} in the {target.qemu} root: {summary}", flush=True)
         ok = suite.returncode == 0
-        probe = _in_root(root, arch, work, "-c", SEEDED_PROBE)
+        probe = _in_root(root, target, work, "-c", SEEDED_PROBE)
         foreign = json.loads(probe.stdout) if probe.returncode == 0 else None
         same = foreign == host_seeded_results(wheel.parent)
         print(
-            f"    seeded results on {arch} "
+            f"    seeded results on {target.qemu} "
             f"{'match x86_64 exactly' if same else 'DIFFER from x86_64'}",
             flush=True,
         )
@@ -237,4 +266,12 @@ def run_wheel_under_qemu(wheel: Path, arch: str, log_dir: Path) -> tuple[str, bo
             log.write_text(log.read_text() + f"\nseeded probe: {probe.stdout}{probe.stderr}")
         return (label + ("" if same else "; seeded results differ"), ok and same)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        subprocess.run(privileged(["rm", "-rf", str(work)]), check=False)
+
+
+if __name__ == "__main__":
+    # Run through sudo by ensure_root: make-root ARCH ROOT [QEMU]
+    if len(sys.argv) >= 4 and sys.argv[1] == "make-root":
+        make_root(sys.argv[2], Path(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else None)
+    else:
+        sys.exit("usage: qemu_root.py make-root ARCH ROOT [QEMU]")

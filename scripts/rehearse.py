@@ -1,22 +1,25 @@
 #!/usr/bin/env python3
 """Release rehearsal: the whole release, end to end, on this machine.
 
-    rehearse.py [--all-platforms] [--out DIR] [--to local|testpypi|pypi] [--port N]
+    rehearse.py [--all-platforms] [--out DIR] [--to local|testpypi] [--port N]
 
-  1. build    the sdist and the wheels (host, or every locally buildable platform),
-              plus a wheel from the unpacked sdist (scripts/build.py)
+  1. build    per manifest row the command its CI build job runs (scripts/build.py
+              --target ID), then the sdist job's (--sdist-only: the sdist and a wheel
+              from the unpacked sdist); rows this machine cannot build are named
   2. gate     the release gate on the exact expected set (scripts/gate.py)
   3. test     the suite against every wheel in fresh venvs on every interpreter here,
               and under qemu-user for foreign Linux architectures with
-              --all-platforms (scripts/test_wheels.py)
+              --all-platforms (scripts/suite.py); then every CI test cell of
+              the manifest is listed as tested here or "not run here: <why>"
   4. publish  to a real package index started on 127.0.0.1 (pypiserver with upload
               authentication, no fallback): a half-finished upload, proof that a
               second upload of a file is refused, the re-run that completes it, then
               installs from the index (wheel, and sdist alone) that roll dice
               (scripts/publish.py, scripts/local_index.py)
 Ends with a summary table; exits non-zero naming the stage and artifact that failed.
-`--to testpypi|pypi` publishes the gated set there instead of the local index, with
-credentials from the environment, the keyring or OIDC.
+`--to testpypi` publishes the gated set there instead of the local index, with
+credentials from the environment or the keyring. There is no `--to pypi`: a set built
+here is never the complete release, and a partial upload would wedge the real one.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -38,8 +42,20 @@ import build
 import gate
 import local_index
 import publish
-import test_wheels
-from pipeline import DIST_NAME, ROOT, PipelineError, is_artifact, sdist_name, tool_env
+import suite
+from interpreters import ENV_PYTHONS, wheel_fits
+from pipeline import (
+    DIST_NAME,
+    ROOT,
+    PipelineError,
+    Target,
+    is_artifact,
+    load_targets,
+    project_version,
+    sdist_name,
+    target_of,
+    tool_env,
+)
 
 T = TypeVar("T")
 SMOKE = (
@@ -199,34 +215,82 @@ def summary(dist: Path, report: Rehearsal, release_only: list[str]) -> str:
     return "\n".join(lines)
 
 
+def build_calls(all_platforms: bool, dist: Path) -> list[list[str]]:
+    """The build commands of the rehearsal: per manifest row exactly what that row's CI
+    build job runs (`build.py --target ID --out DIST`), then what the sdist job runs."""
+    rows = build.select_targets(all_platforms, [])
+    calls = [["--target", t.id, "--out", str(dist)] for t in rows if t.ci_builder == "build.py"]
+    return [*calls, ["--sdist-only", "--out", str(dist)]]
+
+
+def cell_report(outcomes: list[suite.WheelOutcome]) -> list[str]:
+    """Every CI test cell of the manifest: run here, or why not."""
+    ran = {o.wheel: set(o.passed) for o in outcomes}
+    lines = []
+    for target in load_targets():
+        for python in target.ci_test_pythons:
+            wheels = [w for w in ran if target_of(w, [target]) and wheel_fits(w, python)]
+            here = [w for w in wheels if python in ran[w]]
+            if here:
+                lines.append(f"{target.id} {python}: tested here")
+            else:
+                lines.append(f"{target.id} {python}: not run here: {why_not_here(target, python)}")
+    return lines
+
+
+def why_not_here(target: Target, python: str) -> str:
+    if target.os != "linux":
+        return f"needs a {target.os} machine ({target.ci_test_runner} in CI)"
+    if python.endswith("t"):
+        return "no free-threaded CPython can be had on this machine (CI only)"
+    if target.libc == "musl":
+        return "musllinux wheels are built in CI only (maturin-action container)"
+    if target.qemu:
+        return f"CI container {target.ci_test_image}; here only Debian's python3 under qemu"
+    return f"no CPython {python} on this machine (set {ENV_PYTHONS} to add one)"
+
+
 def run(args: argparse.Namespace) -> Rehearsal:
     report = Rehearsal()
     dist: Path = args.out
-    targets = build.select_targets(args.all_platforms, [])
-    built = report.stage("build", lambda: build.run(dist, targets, clean=True))
-    report.notes += [f"not built here: {n}" for n in built.not_buildable]
+    # Rehearsal builds start clean, then each call is a CI job's exact command line.
+    check_clean = build.check_out_dir
+    report.stage("clean", lambda: check_clean(dist, project_version(), clean=True))
+    reports = []
+    for call in build_calls(args.all_platforms, dist):
+        parsed = build.parser().parse_args(call)
+        reports.append(report.stage(f"build {' '.join(call[:2])}", partial(build.execute, parsed)))
+    for built in reports:
+        report.notes += [f"not built here: {n}" for n in built.not_buildable]
+    for row in build.select_targets(args.all_platforms, []):
+        if row.ci_builder != "build.py":
+            report.notes.append(f"not built here: {row.id}: built in CI by {row.ci_builder}")
+    version = reports[-1].version
     scope = "local" if args.all_platforms else "host"
     gated = report.stage("gate", lambda: gate.run(dist, scope))
     report.gates = gated.checks
     if gated.problems:
         raise StageFailed("gate", "; ".join(gated.problems))
-    outcomes = report.stage("test", lambda: test_wheels.run(dist, [], qemu=args.all_platforms))
+    suite_args = [str(dist), *(["--qemu"] if args.all_platforms else [])]
+    outcomes = report.stage("test", lambda: suite.execute(suite.parser().parse_args(suite_args)))
     failures = [f"{o.wheel} on {', '.join(o.failed)}" for o in outcomes if o.failed]
     for o in outcomes:
         report.tested[o.wheel] = ", ".join(o.passed) or o.note
-    report.tested[sdist_name(built.version)] = "a wheel built from it" if built.sdist_wheel else "-"
+        report.notes += [f"{o.wheel}: skipped tests on {r}" for r in o.skipped_deps]
+    report.tested[sdist_name(version)] = "a wheel built from it" if reports[-1].sdist_wheel else "-"
     if failures:
         raise StageFailed("test", "; ".join(failures))
     if args.to == "local":
-        report.stage(
-            "publish", lambda: rehearse_local_publish(dist, built.version, args.port, report)
-        )
+        report.stage("publish", lambda: rehearse_local_publish(dist, version, args.port, report))
     else:
         urls = publish.INDEXES[args.to]
         done = report.stage("publish", lambda: publish.publish(dist, *urls))
         for name in done.uploaded + done.already_there:
             report.published[name] = args.to
     print("\n" + summary(dist, report, gated.release_only))
+    print("\nCI test cells (scripts/manifest.toml, ci_test_pythons):")
+    for line in cell_report(outcomes):
+        print(f"  {line}")
     print(
         "\n"
         + "  ".join(f"{k} {v:.0f}s" for k, v in report.timings.items())
@@ -247,7 +311,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--all-platforms", action="store_true")
     parser.add_argument("--out", type=Path, default=ROOT / ".rehearsal" / "dist")
-    parser.add_argument("--to", choices=["local", "testpypi", "pypi"], default="local")
+    # No `pypi`: only the release workflow publishes there, from a tag, after every CI
+    # cell and the release-scope gate passed. A rehearsal's set is never complete.
+    parser.add_argument("--to", choices=["local", "testpypi"], default="local")
     parser.add_argument("--port", type=int)
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)

@@ -283,7 +283,7 @@ def _terminate(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -296,7 +296,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--date")
     commands.add_parser("notes").add_argument("version")
     commands.add_parser("verify-tag").add_argument("tag")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
     try:
         if args.command == "prepare":

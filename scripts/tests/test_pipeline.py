@@ -31,8 +31,10 @@ def test_manifest_loads_and_covers_every_platform() -> None:
 def test_manifest_refuses_a_freebsd_row_marked_for_pypi(tmp_path: pytest.TempPathFactory) -> None:
     bad = tmp_path / "manifest.toml"  # type: ignore[operator]
     bad.write_text(
-        '[[target]]\nid="f"\nrust="x86_64-unknown-freebsd"\nplatform="freebsd_14_3_release_amd64"\n'
+        '[[target]]\nid="f"\nos="freebsd"\nmachines=["amd64"]\nbits=64\nlibc=""\n'
+        'rust="x86_64-unknown-freebsd"\nplatform="freebsd_14_4_release_amd64"\n'
         'abis=["abi3"]\npypi=true\nlocal=true\nci_build="u"\nci_test="vm"\nci_test_runner="u"\n'
+        'ci_test_pythons=["3.11"]\n'
     )
     with pytest.raises(pipeline.PipelineError, match="PyPI refuses"):
         pipeline.load_targets(bad)

@@ -74,7 +74,7 @@ def test_foreign_architecture_wheel_runs_under_qemu(
 
     import build
     import pipeline
-    import test_wheels
+    import suite
 
     dist = tmp_path / "dist"
     dist.mkdir()
@@ -84,7 +84,7 @@ def test_foreign_architecture_wheel_runs_under_qemu(
     report = build.BuildReport(out=dist, version=pipeline.project_version())
     build.build_target(dataclasses.replace(aarch64, abis=("abi3",)), dist, report)
     assert len(report.built) == 1
-    outcomes = {o.wheel: o for o in test_wheels.run(dist, [], qemu=True)}
+    outcomes = {o.wheel: o for o in suite.run(dist, [], qemu=True)}
     foreign = outcomes[report.built[0]]
     assert foreign.failed == []
     assert foreign.passed == ["qemu aarch64 (Debian python3.11; subprocess tests deselected)"]

@@ -222,6 +222,12 @@ def test_prepare_then_build_then_verify(tmp_path: Path) -> None:
     """prepare -> the build stage makes artifacts of that version -> gate and verify-tag pass."""
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "--quiet", str(ROOT), str(clone))
+    # The checkout under test may be anything: a detached HEAD (pull requests), a shallow
+    # clone or another branch. The release is cut from a local `main` at that commit.
+    git(clone, "checkout", "--quiet", "-B", "main")
+    subprocess.run(
+        ["git", "branch", "--unset-upstream"], cwd=clone, capture_output=True, check=False
+    )
     git(clone, "config", "user.name", "Release Test")
     git(clone, "config", "user.email", "release-test@example.invalid")
     if not release.section_has_entries(
@@ -243,7 +249,6 @@ def test_prepare_then_build_then_verify(tmp_path: Path) -> None:
             str(clone / "scripts" / "build.py"),
             "--out",
             str(dist),
-            "--no-sdist-check",
         ],
         cwd=clone,
         env=env,

@@ -72,14 +72,29 @@ def test_hardening(name: str) -> None:
             assert PIN.search(line), f"not pinned by SHA with a version comment: {line}"
 
 
+TABLE_ROW = re.compile(
+    r"#\s+([\w-]+/[\w-]+)\s+(v\d+\.\d+\.\d+)\s+([0-9a-f]{40})\s+(\d+) repos \((.+)\)"
+)
+
+
 def test_every_pin_is_recorded_in_the_confirmation_table() -> None:
+    """Each pin is in the table atop release.yml with the same version, and the table
+    says where it was seen: at least two independent public workflows."""
     text = (WORKFLOWS / "release.yml").read_text()
-    table = {(m[1], m[2]) for m in re.finditer(r"#\s+([\w-]+/[\w-]+) ([0-9a-f]{40}) v", text)}
+    table = {m[1]: (m[2], m[3], int(m[4]), m[5]) for m in TABLE_ROW.finditer(text)}
+    assert table
+    for action, (_, _, count, where) in table.items():
+        assert count >= 2, action
+        assert len(where.split(",")) >= min(count, 2), action
+    used = set()
     for name in ("release.yml", "ci.yml"):
         for line in (WORKFLOWS / name).read_text().splitlines():
             found = PIN.search(line)
             if found:
-                assert (found[1], found[2]) in table, line
+                version = line.rsplit("# ", 1)[1].strip()
+                assert table[found[1]][:2] == (version, found[2]), line
+                used.add(found[1])
+    assert used == set(table), "the table lists pins no workflow uses"
 
 
 def test_release_trigger_and_concurrency(release: dict[str, Any]) -> None:
@@ -112,17 +127,30 @@ def test_every_built_wheel_is_tested(
     assert container == {
         t.id: (t.ci_test_runner, t.ci_test_image) for t in targets if t.ci_test == "container"
     }
-    vm = [t.id for t in targets if t.ci_test == "vm"]
-    assert vm == ["freebsd-x86_64"]
+    vm = [t for t in targets if t.ci_test == "vm"]
+    assert [t.id for t in vm] == ["freebsd-x86_64"]
     assert "wheels-freebsd-x86_64" in str(jobs["test-freebsd"])
-    for job in ("test-native", "test-freebsd"):
-        assert "--require-all" in str(jobs[job])
-    assert "--require-all" in (ROOT / "scripts" / "ci_container_test.sh").read_text()
-    free_threaded = " ".join(str(s.get("with", {})) for s in jobs["test-native"]["steps"])
-    assert "3.14t" in free_threaded
-    assert "3.15t" in free_threaded
-    assert "3.10" in free_threaded
-    assert "'3.15'" in free_threaded
+    assert "wheels-sdist" in str(jobs["test-freebsd"])
+    releases = {row["release"]: row["wheel"] for row in matrix(jobs["test-freebsd"])}
+    assert set(releases) == set(vm[0].ci_test_releases)
+    # The wheel is tested on the one release its tag names; the sdist on every release.
+    tagged = vm[0].platform.removeprefix("freebsd_").split("_release")[0].replace("_", ".")
+    assert [r for r, wheel in releases.items() if wheel] == [tagged]
+    assert "--require-all" in str(jobs["test-native"])
+    for script in ("ci_container_test.sh", "ci_freebsd_test.sh"):
+        assert "--require-all" in (ROOT / "scripts" / script).read_text()
+    installed = [
+        s["with"]["python-version"]
+        for s in jobs["test-native"]["steps"]
+        if "setup-python" in s.get("uses", "") and "id" in s
+    ]
+    for row in matrix(jobs["test-native"]):
+        target = next(t for t in targets if t.id == row["id"])
+        versions = [
+            v.replace("${{ matrix.oldest || '3.10' }}", row.get("oldest", "3.10"))
+            for v in installed
+        ]
+        assert sorted(versions) == sorted(target.ci_test_pythons), row["id"]
 
 
 def test_publish_needs_everything_and_holds_one_permission(release: dict[str, Any]) -> None:
@@ -154,7 +182,7 @@ def test_publish_needs_everything_and_holds_one_permission(release: dict[str, An
 def test_freebsd_never_goes_to_pypi(targets: list[pipeline.Target]) -> None:
     expected = pipeline.expected_artifacts("1.0.0", targets)
     pypi, release_only = gate.split_for_pypi(sorted(expected))
-    assert release_only == ["game_with_pyo3-1.0.0-cp310-abi3-freebsd_14_3_release_amd64.whl"]
+    assert release_only == ["game_with_pyo3-1.0.0-cp310-abi3-freebsd_14_4_release_amd64.whl"]
     assert not any("freebsd" in name for name in pypi)
     assert pypi[-1].endswith(".tar.gz")
 
@@ -193,7 +221,11 @@ def test_ci_runs_the_readme_command_and_cibuildwheel() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["cibuildwheel"]
     for identifier in ("cp310-*", "cp315-*", "cp314t-*", "cp315t-*"):
         assert identifier in config["build"]
-    assert "--parallel-threads" in config["overrides"][0]["test-command"]
+    free_threaded = next(o for o in config["overrides"] if o["select"] == "cp31?t-*")
+    assert "--parallel-threads" in free_threaded["test-command"]
+    macos = config["macos"]["environment"]["MACOSX_DEPLOYMENT_TARGET"]
+    release_macos = next(t for t in pipeline.load_targets() if t.id == "macos-x86_64")
+    assert release_macos.platform == f"macosx_{macos.replace('.', '_')}_x86_64"
 
 
 def test_dependabot_covers_actions_cargo_and_python_with_cooldown() -> None:
@@ -251,3 +283,120 @@ def test_shell_scripts_pass_shellcheck() -> None:
     scripts = [*sorted(str(p) for p in (ROOT / "scripts").glob("*.sh")), str(ROOT / ".ci/run")]
     result = _tool("shellcheck", *scripts)
     assert result.returncode == 0, result.stdout
+
+
+# --- One path: every script call in a workflow is a command line the script accepts,
+# and the rehearsal runs the build jobs' exact command lines. ---------------------------
+
+_EXPRESSIONS = {
+    r"\$\{\{\s*steps\.[\w-]+\.outputs\.python-path\s*\}\}": "/opt/hostedtoolcache/python",
+    r"\$\{\{\s*github\.ref_name\s*\}\}": "v1.0.0",
+    r"\$\{\{\s*github\.token\s*\}\}": "token",
+}
+
+
+def _substitute(text: str, row: dict[str, Any], env: dict[str, str]) -> str:
+    text = re.sub(r"\$\{\{\s*matrix\.([\w-]+)\s*\}\}", lambda m: str(row.get(m[1], "")), text)
+    for pattern, value in _EXPRESSIONS.items():
+        text = re.sub(pattern, value, text)
+    text = re.sub(r"\$\{\{.*?\}\}", "expr", text)
+    for name, value in env.items():
+        alternative = r"\1" if value else ""
+        text = re.sub(rf"\$\{{{name}:\+(.*?)\}}", alternative, text)
+        text = text.replace(f"${{{name}}}", value).replace(f"${name}", value)
+    return text
+
+
+def _applies(condition: str | None, row: dict[str, Any]) -> bool:
+    """A step's `if:` for a matrix row, where it only compares matrix values."""
+    found = re.fullmatch(r"matrix\.([\w-]+) (==|!=) '([^']*)'", (condition or "").strip())
+    if found is None:
+        return True
+    equal = str(row.get(found[1], "")) == found[3]
+    return equal if found[2] == "==" else not equal
+
+
+def script_calls() -> list[tuple[str, str, list[str]]]:
+    """(where, script name, arguments) for every `scripts/NAME.py` a workflow step or a
+    workflow's shell script runs, once per matrix row."""
+    import shlex
+
+    calls = []
+    for workflow in sorted(WORKFLOWS.glob("*.yml")):
+        for job_id, job in load(workflow.name)["jobs"].items():
+            rows = job.get("strategy", {}).get("matrix", {}).get("include", [{}])
+            for row in rows:
+                for step in job["steps"]:
+                    if "run" not in step or not _applies(step.get("if"), row):
+                        continue
+                    env = {k: _substitute(str(v), row, {}) for k, v in step.get("env", {}).items()}
+                    command = _substitute(step["run"], row, env)
+                    calls += _calls_in(f"{workflow.name}:{job_id}", command, shlex)
+    for script in sorted((ROOT / "scripts").glob("ci_*.sh")):
+        text = re.sub(r'"\$\w+"', "dist", script.read_text())
+        for line in text.replace("\\\n", " ").splitlines():
+            if not line.lstrip().startswith("#"):
+                calls += _calls_in(script.name, line.strip().strip("'"), shlex)
+    return calls
+
+
+def _calls_in(where: str, command: str, shlex: Any) -> list[tuple[str, str, list[str]]]:
+    found = []
+    tokens = shlex.split(command.replace("\n", " "))
+    for i, token in enumerate(tokens):
+        match = re.fullmatch(r"scripts/(\w+)\.py", token)
+        if match:
+            args = []
+            for arg in tokens[i + 1 :]:
+                if arg in ("&&", ";", "||"):
+                    break
+                args.append(arg)
+            found.append((where, match[1], args))
+    return found
+
+
+def test_workflows_call_scripts_that_exist() -> None:
+    calls = script_calls()
+    called = {name for _, name, _ in calls}
+    assert {"build", "suite", "gate", "publish", "release", "github_release"} <= called
+    for where, name, _ in calls:
+        assert (ROOT / "scripts" / f"{name}.py").exists(), f"{where} calls a missing script {name}"
+
+
+@pytest.mark.parametrize(
+    ("where", "name", "args"), script_calls(), ids=lambda v: v if isinstance(v, str) else None
+)
+def test_every_script_call_parses(where: str, name: str, args: list[str]) -> None:
+    """argparse, no execution: a renamed flag or a wrong argument fails here."""
+    import importlib
+
+    module = importlib.import_module(name)
+    try:
+        module.parser().parse_args(args)
+    except SystemExit as err:
+        pytest.fail(f"{where}: scripts/{name}.py refuses {args} (exit {err.code})")
+
+
+def test_a_renamed_flag_is_caught() -> None:
+    """The check above can fail: an argument the build script does not know."""
+    import build
+
+    with pytest.raises(SystemExit):
+        build.parser().parse_args(["--target", "linux-x86_64", "--no-sdist-check"])
+
+
+def test_rehearsal_runs_the_build_jobs_command_lines(release: dict[str, Any]) -> None:
+    import rehearse
+
+    workflow = {
+        tuple(args)
+        for where, name, args in script_calls()
+        if name == "build" and where.startswith("release.yml")
+    }
+    rehearsal = {tuple(call) for call in rehearse.build_calls(True, Path("dist"))}
+    # Every row's CI command line, and the sdist job's, is what the rehearsal runs.
+    assert rehearsal <= workflow
+    buildable_by_script = {
+        row["id"] for row in matrix(release["jobs"]["build"]) if "builder" not in row
+    }
+    assert {args[1] for args in workflow if args[0] == "--target"} == buildable_by_script

@@ -1,0 +1,306 @@
+#!/usr/bin/env python3
+"""Test stage: run the test suite against every wheel, on every interpreter that can
+install it, each in a fresh venv with the wheel alone (no source tree on sys.path).
+
+    suite.py DIST [--python PATH ...] [--python-glob PATTERN ...] [--qemu]
+             [--require-all] [--parallel-threads N] [--log-dir DIR]
+
+Interpreters: see scripts/interpreters.py. Test dependencies are installed from wheels
+only, pinned and hash-checked from uv.lock (scripts/testdeps.py); an optional one
+without a wheel for the cell is left out and its tests skip with the reason shown.
+Free-threaded wheels run the suite a second time under pytest-run-parallel.
+`--require-all` (CI) fails unless every wheel ran on every interpreter its manifest row
+lists in `ci_test_pythons` that can install it. `--qemu` also runs foreign-architecture
+Linux abi3 wheels inside minimal Debian roots (scripts/qemu_root.py). A wheel nothing
+here can run is reported "built and gated, not run here" — never counted as tested.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import testdeps
+from interpreters import Interpreter, can_install, discover, runs_on, wheel_fits
+from pipeline import (
+    ROOT,
+    PipelineError,
+    Target,
+    is_free_threaded,
+    load_targets,
+    target_of,
+    tool_env,
+)
+
+
+@dataclass
+class WheelOutcome:
+    wheel: str
+    passed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    skipped_deps: list[str] = field(default_factory=list)
+    note: str = ""
+
+
+def _install(venv: Path, interp: Interpreter, wheel: Path, reqs: Path) -> Path:
+    env = tool_env()
+    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    # Dependencies first, hash-checked and from wheels only; then our wheel alone.
+    if shutil.which("uv", path=env["PATH"]):
+        subprocess.run(
+            ["uv", "venv", "--quiet", "--python", interp.exe, str(venv)], env=env, check=True
+        )
+        base = ["uv", "pip", "install", "--quiet", "--python", str(python)]
+    else:  # FreeBSD: PyPI has no uv build for it
+        subprocess.run([interp.exe, "-m", "venv", str(venv)], env=env, check=True)
+        base = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run(
+        [*base, "--only-binary", ":all:", "--no-deps", "--require-hashes", "-r", str(reqs)],
+        env=env,
+        check=True,
+    )
+    subprocess.run([*base, "--no-deps", "--no-index", str(wheel)], env=env, check=True)
+    return python
+
+
+def run_suite(
+    wheel: Path,
+    target: Target,
+    interp: Interpreter,
+    outcome: WheelOutcome,
+    *,
+    parallel_threads: int,
+    log_dir: Path,
+) -> bool:
+    needs = testdeps.requirements(testdeps.Cell(target, interp.label))
+    for reason in needs.skipped:
+        print(f"    {wheel.name} on {interp.label}: {reason}; its tests skip", flush=True)
+        outcome.skipped_deps.append(f"{interp.label}: {reason}")
+    with tempfile.TemporaryDirectory(prefix="gwp-test-") as tmp:
+        reqs = Path(tmp) / "requirements.txt"
+        reqs.write_text(needs.requirements_text(), encoding="utf-8")
+        python = _install(Path(tmp) / "venv", interp, wheel, reqs)
+        runs: list[list[str]] = [[]]
+        if interp.free_threaded and parallel_threads > 1:
+            runs.append([f"--parallel-threads={parallel_threads}"])
+        ok = True
+        for extra in runs:
+            log = log_dir / f"{wheel.stem}-{interp.label}{'-parallel' if extra else ''}.log"
+            # cwd is a scratch directory and the config comes from the repository, so
+            # nothing but the installed wheel can provide `game_with_pyo3`.
+            cmd = [
+                str(python),
+                "-m",
+                "pytest",
+                "-c",
+                str(ROOT / "pyproject.toml"),
+                "--rootdir",
+                str(ROOT),
+                "-p",
+                "no:cacheprovider",
+                "-q",
+                str(ROOT / "tests"),
+                *extra,
+            ]
+            clean_env = {
+                k: v for k, v in tool_env().items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")
+            }
+            result = subprocess.run(
+                cmd,
+                cwd=tmp,
+                env=clean_env,
+                check=False,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            log.write_text(result.stdout, encoding="utf-8")
+            summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+            status = "ok" if result.returncode == 0 else f"FAILED (see {log})"
+            print(
+                f"    {wheel.name} on {interp.label} {' '.join(extra)}: {summary} — {status}",
+                flush=True,
+            )
+            ok = ok and result.returncode == 0
+        return ok
+
+
+def wheels_from_sdist(
+    dist: Path, interpreters: list[Interpreter], targets: list[Target], out: Path
+) -> list[tuple[Path, Target | None]]:
+    """What `pip install game-with-pyo3` does where PyPI has no wheel for the platform
+    (FreeBSD): pip builds a wheel from the sdist (Rust must be installed). Each built
+    wheel is tested as a wheel of the manifest row this host belongs to."""
+    sdists = sorted(dist.glob("*.tar.gz"))
+    if not sdists or not interpreters:
+        raise PipelineError(f"--from-sdist needs an sdist in {dist} and an interpreter")
+    builder = next((i for i in interpreters if not i.free_threaded), interpreters[0])
+    host = next(
+        (t for t in targets if runs_on(t, builder.os, builder.machine, builder.bits, builder.libc)),
+        None,
+    )
+    built = out / "from-sdist"
+    for sdist in sdists:
+        print(f"--> pip builds a wheel from {sdist.name} with {builder.label}", flush=True)
+        subprocess.run(
+            [
+                builder.exe,
+                "-m",
+                "pip",
+                "wheel",
+                "--quiet",
+                "--no-deps",
+                "-w",
+                str(built),
+                str(sdist),
+            ],
+            env=tool_env(),
+            check=True,
+        )
+    return [(w, host) for w in sorted(built.glob("*.whl"))]
+
+
+def expected_cells(wheel: str, target: Target | None) -> list[str]:
+    """The manifest's CI interpreters for this wheel's row that pick this wheel."""
+    if target is None:
+        return []
+    return [p for p in target.ci_test_pythons if wheel_fits(wheel, p)]
+
+
+def run(
+    dist: Path,
+    pythons: list[str],
+    *,
+    qemu: bool = False,
+    parallel_threads: int = 4,
+    log_dir: Path | None = None,
+    patterns: tuple[str, ...] = (),
+    from_sdist: bool = False,
+    sdist_only: bool = False,
+) -> list[WheelOutcome]:
+    log_dir = log_dir or dist / "test-logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    interpreters = discover(pythons, patterns)
+    print(f"==> interpreters: {', '.join(f'{i.label} ({i.exe})' for i in interpreters)}")
+    targets = load_targets()
+    wheels = [] if sdist_only else [(w, target_of(w.name, targets)) for w in dist.glob("*.whl")]
+    if from_sdist:
+        wheels += wheels_from_sdist(dist, interpreters, targets, log_dir)
+    outcomes = []
+    for wheel, target in sorted(wheels, key=lambda pair: pair[0].name):
+        outcome = WheelOutcome(wheel.name)
+        start = time.monotonic()
+        for interp in interpreters:
+            if target is not None and can_install(wheel.name, target, interp):
+                ok = run_suite(
+                    wheel,
+                    target,
+                    interp,
+                    outcome,
+                    parallel_threads=parallel_threads,
+                    log_dir=log_dir,
+                )
+                (outcome.passed if ok else outcome.failed).append(interp.label)
+        outcome.missing = [
+            p
+            for p in expected_cells(wheel.name, target)
+            if p not in outcome.passed + outcome.failed
+        ]
+        untested = not outcome.passed and not outcome.failed
+        # qemu roots carry Debian's GIL python3 only: abi3 wheels run there.
+        emulated = qemu and target is not None and target.qemu is not None
+        if emulated and untested and not is_free_threaded(wheel.name):
+            from qemu_root import run_wheel_under_qemu
+
+            assert target is not None
+            label, ok = run_wheel_under_qemu(wheel, target, log_dir)
+            (outcome.passed if ok else outcome.failed).append(label)
+        if not outcome.passed and not outcome.failed:
+            outcome.note = "built and gated, not run here"
+        else:
+            outcome.note = f"{time.monotonic() - start:.0f}s"
+        outcomes.append(outcome)
+    return outcomes
+
+
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("dist", type=Path)
+    parser.add_argument("--python", action="append", default=[], dest="pythons")
+    parser.add_argument(
+        "--python-glob",
+        action="append",
+        default=[],
+        dest="patterns",
+        help="interpreters by pattern, e.g. '/opt/python/cp31*/bin/python'",
+    )
+    parser.add_argument("--qemu", action="store_true")
+    parser.add_argument("--parallel-threads", type=int, default=4)
+    parser.add_argument("--log-dir", type=Path)
+    parser.add_argument(
+        "--require-all",
+        action="store_true",
+        help="fail unless every wheel ran on every CI interpreter of its row (CI test jobs)",
+    )
+    parser.add_argument(
+        "--from-sdist",
+        action="store_true",
+        help="also build a wheel from the sdist with pip (as users without a wheel do) and test it",
+    )
+    parser.add_argument(
+        "--sdist-only", action="store_true", help="test only what --from-sdist builds"
+    )
+    return parser
+
+
+def execute(args: argparse.Namespace) -> list[WheelOutcome]:
+    return run(
+        args.dist,
+        args.pythons,
+        qemu=args.qemu,
+        parallel_threads=args.parallel_threads,
+        log_dir=args.log_dir,
+        patterns=tuple(args.patterns),
+        from_sdist=args.from_sdist,
+        sdist_only=args.sdist_only,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        outcomes = execute(args)
+    except (PipelineError, subprocess.CalledProcessError) as err:
+        print(f"suite: {err}", file=sys.stderr)
+        return 1
+    failed = not outcomes if args.require_all else False
+    for o in outcomes:
+        tested = ", ".join(o.passed) or "-"
+        print(
+            f"  {o.wheel}: passed on {tested}"
+            + (f"; FAILED on {', '.join(o.failed)}" if o.failed else "")
+            + (f"; NOT RUN on {', '.join(o.missing)}" if args.require_all and o.missing else "")
+            + f" ({o.note})"
+        )
+        for reason in o.skipped_deps:
+            print(f"      skipped tests: {reason}")
+        failed = failed or bool(o.failed)
+        failed = failed or (args.require_all and (bool(o.missing) or not o.passed))
+    if args.require_all and not outcomes:
+        print(f"suite: no wheels in {args.dist}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

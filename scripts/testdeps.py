@@ -1,0 +1,231 @@
+"""The suite's test dependencies per test cell, pinned from uv.lock, from wheels only.
+
+A test cell is one (manifest row, interpreter) pair that CI tests: `linux-armv7` on
+CPython 3.14t, say. Cells run in places without a compiler for every dependency
+(pypa's manylinux images have no Rust, and hypothesis's sdist needs it), so every
+test dependency is installed from a wheel, at the version uv.lock pins for that
+interpreter, with the hashes uv.lock records.
+
+The `test-core` dependency group is needed everywhere: a cell without a wheel for one
+of its packages is a broken cell, and `scripts/tests/test_testdeps.py` proves offline,
+from uv.lock, that every cell of the manifest has them. The rest of the `test` group
+is optional: it adds tests that skip, with their reason in pytest's summary, where it
+has no wheel (hypothesis has none for free-threaded 3.14 on several architectures).
+
+The same resolution runs inside every cell (scripts/suite.py) and in the offline
+proof: one path, so the proof covers what CI installs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomllib
+from packaging import tags as ptags
+from packaging.markers import Marker
+from packaging.utils import canonicalize_name, parse_wheel_filename
+from pipeline import ROOT, PipelineError, Target
+
+LOCK = ROOT / "uv.lock"
+PROJECT = "game-with-pyo3"
+REQUIRED_GROUP = "test-core"
+FULL_GROUP = "test"
+
+_SYSTEM = {"linux": "Linux", "darwin": "Darwin", "win32": "Windows", "freebsd": "FreeBSD"}
+_LEGACY_MANYLINUX = {"manylinux1": 5, "manylinux2010": 12, "manylinux2014": 17}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One CI test cell: a manifest row and an interpreter spelled "3.14" or "3.14t"."""
+
+    target: Target
+    python: str
+
+    @property
+    def version(self) -> tuple[int, int]:
+        major, minor = self.python.rstrip("t").split(".")
+        return int(major), int(minor)
+
+    @property
+    def free_threaded(self) -> bool:
+        return self.python.endswith("t")
+
+    def marker_environment(self) -> dict[str, str]:
+        full = f"{self.version[0]}.{self.version[1]}.0"
+        return {
+            "implementation_name": "cpython",
+            "implementation_version": full,
+            "os_name": "nt" if self.target.os == "win32" else "posix",
+            "platform_machine": self.target.machines[0],
+            "platform_python_implementation": "CPython",
+            "platform_release": "",
+            "platform_system": _SYSTEM[self.target.os],
+            "platform_version": "",
+            "python_full_version": full,
+            "python_version": f"{self.version[0]}.{self.version[1]}",
+            "sys_platform": self.target.os,
+            "extra": "",
+        }
+
+    def tags(self) -> set[str]:
+        """Wheel tags an installer accepts in this cell, on the oldest system the
+        wheel's own platform tag admits (so a dependency wheel found here installs
+        wherever our wheel does)."""
+        platforms = installer_platforms(self.target.platform)
+        abi = f"cp{self.version[0]}{self.version[1]}{'t' if self.free_threaded else ''}"
+        found = ptags.cpython_tags(self.version, [abi], platforms)
+        compatible = ptags.compatible_tags(self.version, f"cp{self.version[0]}{self.version[1]}")
+        return {str(t) for t in found} | {
+            str(t) for t in compatible if t.platform in (*platforms, "any")
+        }
+
+
+def installer_platforms(platform_tag: str) -> list[str]:
+    """Platform tags accepted on the oldest system a wheel tagged `platform_tag` runs on."""
+    result: list[str] = []
+    for tag in platform_tag.split("."):
+        legacy = re.fullmatch(r"(manylinux1|manylinux2010|manylinux2014)_(\w+)", tag)
+        glibc = re.fullmatch(r"manylinux_2_(\d+)_(\w+)", tag)
+        musl = re.fullmatch(r"musllinux_1_(\d+)_(\w+)", tag)
+        mac = re.fullmatch(r"macosx_(\d+)_(\d+)_(\w+)", tag)
+        if legacy:
+            glibc = re.fullmatch(
+                r"manylinux_2_(\d+)_(\w+)",
+                f"manylinux_2_{_LEGACY_MANYLINUX[legacy[1]]}_{legacy[2]}",
+            )
+        if glibc:
+            minor, arch = int(glibc[1]), glibc[2]
+            for m in range(minor, 4, -1):
+                result.append(f"manylinux_2_{m}_{arch}")
+            result += [f"{n}_{arch}" for n, m in _LEGACY_MANYLINUX.items() if m <= minor]
+            result.append(f"linux_{arch}")
+        elif musl:
+            minor, arch = int(musl[1]), musl[2]
+            result += [f"musllinux_1_{m}_{arch}" for m in range(minor, -1, -1)]
+            result.append(f"linux_{arch}")
+        elif mac:
+            version = (int(mac[1]), int(mac[2]))
+            result += list(ptags.mac_platforms(version, mac[3]))
+        else:
+            result.append(tag)
+    return list(dict.fromkeys(result))
+
+
+@dataclass(frozen=True)
+class Pin:
+    name: str
+    version: str
+    wheels: tuple[tuple[str, str], ...]  # (filename, "sha256:...") of every locked wheel
+
+    def wheel_for(self, cell: Cell) -> tuple[str, str] | None:
+        accepted = cell.tags()
+        for filename, digest in self.wheels:
+            if {str(t) for t in parse_wheel_filename(filename)[3]} & accepted:
+                return filename, digest
+        return None
+
+    def requirement_line(self) -> str:
+        hashes = " ".join(f"--hash={digest}" for _, digest in self.wheels)
+        return f"{self.name}=={self.version} {hashes}"
+
+
+@dataclass(frozen=True)
+class CellRequirements:
+    cell: Cell
+    pins: tuple[Pin, ...]
+    skipped: tuple[str, ...]  # optional dependencies with no wheel here, and why
+
+    def requirements_text(self) -> str:
+        return "".join(f"{pin.requirement_line()}\n" for pin in self.pins)
+
+
+class Lock:
+    """The packages of uv.lock, read with tomllib."""
+
+    def __init__(self, path: Path = LOCK) -> None:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        self.packages: dict[str, list[dict[str, Any]]] = {}
+        for package in data["package"]:
+            self.packages.setdefault(canonicalize_name(package["name"]), []).append(package)
+
+    def group(self, name: str) -> list[dict[str, Any]]:
+        (project,) = self.packages[PROJECT]
+        groups: dict[str, list[dict[str, Any]]] = project.get("dev-dependencies", {})
+        if name not in groups:
+            raise PipelineError(f"uv.lock has no dependency group {name!r}")
+        return groups[name]
+
+    def _entry(self, edge: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+        candidates = self.packages[canonicalize_name(edge["name"])]
+        if "version" in edge:
+            candidates = [p for p in candidates if p["version"] == edge["version"]]
+        if len(candidates) > 1:
+            candidates = [
+                p
+                for p in candidates
+                if any(Marker(m).evaluate(env) for m in p.get("resolution-markers", []))
+            ]
+        if len(candidates) != 1:
+            raise PipelineError(f"uv.lock: cannot choose one {edge['name']} for {env}")
+        return candidates[0]
+
+    def closure(self, roots: Iterable[dict[str, Any]], env: dict[str, str]) -> list[Pin]:
+        pins: dict[str, Pin] = {}
+        todo = [e for e in roots if Marker(e.get("marker", "python_version > '0'")).evaluate(env)]
+        while todo:
+            edge = todo.pop()
+            name = canonicalize_name(edge["name"])
+            if name in pins:
+                continue
+            entry = self._entry(edge, env)
+            wheels = tuple(
+                (w["url"].rsplit("/", 1)[-1], w["hash"]) for w in entry.get("wheels", [])
+            )
+            pins[name] = Pin(name, entry["version"], wheels)
+            todo += [
+                dep
+                for dep in entry.get("dependencies", [])
+                if "marker" not in dep or Marker(dep["marker"]).evaluate(env)
+            ]
+        return sorted(pins.values(), key=lambda p: p.name)
+
+
+def requirements(cell: Cell, lock: Lock | None = None) -> CellRequirements:
+    """The pinned wheels a cell installs; raises if a required one has no wheel."""
+    lock = lock or Lock()
+    env = cell.marker_environment()
+    core = {canonicalize_name(r["name"]) for r in lock.group(REQUIRED_GROUP)}
+    roots = lock.group(FULL_GROUP)
+    required = lock.closure([r for r in roots if canonicalize_name(r["name"]) in core], env)
+    missing = [p for p in required if p.wheel_for(cell) is None]
+    if missing:
+        names = ", ".join(f"{p.name}=={p.version}" for p in missing)
+        raise PipelineError(
+            f"{cell.target.id} on {cell.python}: no wheel in uv.lock for {names}; "
+            "the suite cannot be installed there from wheels"
+        )
+    chosen = {p.name for p in required}
+    pins = list(required)
+    skipped = []
+    optional = [r for r in roots if canonicalize_name(r["name"]) not in core]
+    for root in sorted(optional, key=lambda r: str(r["name"])):
+        extra = [p for p in lock.closure([root], env) if p.name not in chosen]
+        lacking = [p for p in extra if p.wheel_for(cell) is None]
+        if lacking:
+            skipped.append(
+                f"{root['name']}: no wheel for {cell.python} on {cell.target.platform} "
+                f"({', '.join(f'{p.name}=={p.version}' for p in lacking)})"
+            )
+        else:
+            pins += extra
+            chosen.update(p.name for p in extra)
+    return CellRequirements(cell, tuple(sorted(pins, key=lambda p: p.name)), tuple(skipped))
+
+
+def cells(targets: Iterable[Target]) -> list[Cell]:
+    return [Cell(t, python) for t in targets for python in t.ci_test_pythons]
