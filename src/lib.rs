@@ -10,14 +10,17 @@ use pyo3::prelude::*;
 #[pymodule]
 mod _core {
     #[pymodule_export]
-    use crate::bindings::dnd::{
-        _restore_character, _restore_roll, _restore_roller, AttackResult, DuelStats, PyCharacter,
-        Roll, Roller, roll, roll_dice, simulate_duel,
-    };
+    use crate::bindings::character::{_restore_character, AttackResult, PyCharacter};
     #[pymodule_export]
-    use crate::bindings::errors::NotationError;
+    use crate::bindings::dice::{_restore_roller, Roller, roll_dice};
     #[pymodule_export]
-    use crate::bindings::pycool::{
+    use crate::bindings::duel::{DuelStats, simulate_duel};
+    #[pymodule_export]
+    use crate::bindings::error::NotationError;
+    #[pymodule_export]
+    use crate::bindings::notation::{_restore_roll, Roll, roll};
+    #[pymodule_export]
+    use crate::bindings::workshop::{
         FrozenCounter, LazyConfig, LockCounter, Point, move_point, sum_of_squares,
     };
 

@@ -1,4 +1,5 @@
-//! Bindings for `game_with_pyo3.pycool`: the `PyO3` workshop examples, thread-safe.
+//! Bindings for `engine::workshop`: the `PyO3` workshop examples (the Python module
+//! `game_with_pyo3.pycool`), thread-safe.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

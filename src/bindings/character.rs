@@ -1,0 +1,313 @@
+//! Bindings for `engine::character`: `Character` and `AttackResult`.
+
+use std::fmt::Write as _;
+use std::sync::Mutex;
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+
+use super::dice::Roller;
+use super::{lock, restorer};
+use crate::engine::character::{Ability, AttackOutcome, Character as CoreCharacter};
+use crate::engine::dice::DiceRng;
+use crate::engine::sync::lock_pair;
+
+/// Everything that happened in one attack.
+#[pyclass(frozen, module = "game_with_pyo3.dnd", get_all)]
+#[derive(Clone)]
+pub struct AttackResult {
+    /// The d20 as rolled.
+    natural: u32,
+    /// The attacker's STR modifier, added to the d20 and to damage.
+    attack_bonus: i32,
+    /// ``natural + attack_bonus``.
+    attack_total: i32,
+    /// The target's armour class for this attack (+2 if it was defending).
+    target_armor_class: i32,
+    hit: bool,
+    critical: bool,
+    /// Damage dealt to the target (0 on a miss).
+    damage: u32,
+    /// The target's health after the attack.
+    target_health: u32,
+}
+
+impl From<AttackOutcome> for AttackResult {
+    fn from(o: AttackOutcome) -> Self {
+        Self {
+            natural: o.natural,
+            attack_bonus: o.attack_bonus,
+            attack_total: o.attack_total,
+            target_armor_class: o.target_armor_class,
+            hit: o.hit,
+            critical: o.critical,
+            damage: o.damage,
+            target_health: o.target_health,
+        }
+    }
+}
+
+#[pymethods]
+impl AttackResult {
+    /// Results come from ``Character.attack``; the constructor exists for pickling.
+    #[new]
+    #[allow(clippy::too_many_arguments, clippy::fn_params_excessive_bools)]
+    fn new(
+        natural: u32,
+        attack_bonus: i32,
+        attack_total: i32,
+        target_armor_class: i32,
+        hit: bool,
+        critical: bool,
+        damage: u32,
+        target_health: u32,
+    ) -> Self {
+        Self {
+            natural,
+            attack_bonus,
+            attack_total,
+            target_armor_class,
+            hit,
+            critical,
+            damage,
+            target_health,
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "AttackResult(natural={}, attack_bonus={}, attack_total={}, target_armor_class={}, hit={}, critical={}, damage={}, target_health={})",
+            self.natural,
+            self.attack_bonus,
+            self.attack_total,
+            self.target_armor_class,
+            if self.hit { "True" } else { "False" },
+            if self.critical { "True" } else { "False" },
+            self.damage,
+            self.target_health
+        )
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn __getnewargs__(&self) -> (u32, i32, i32, i32, bool, bool, u32, u32) {
+        (
+            self.natural,
+            self.attack_bonus,
+            self.attack_total,
+            self.target_armor_class,
+            self.hit,
+            self.critical,
+            self.damage,
+            self.target_health,
+        )
+    }
+}
+
+/// A combatant with health and the six ability scores (each ``1..=30``).
+///
+/// Rules: ability modifier = ``floor((score - 10) / 2)``; ``armor_class`` = 10 + DEX
+/// modifier (+2 while defending). ``attack`` rolls d20 + STR modifier against the
+/// target's armour class: a natural 20 always hits and is critical (damage dice
+/// doubled), a natural 1 always misses; a hit deals 1d8 + STR modifier, at least 1.
+/// ``defend()`` lasts until the next attack against this character resolves. A fallen
+/// character (health 0) can neither attack nor be attacked until healed. Health is
+/// ``1..=10000`` at creation. All methods are safe to call from many threads at once.
+#[pyclass(frozen, module = "game_with_pyo3.dnd", name = "Character")]
+pub struct PyCharacter {
+    state: Mutex<CoreCharacter>,
+}
+
+impl PyCharacter {
+    pub(crate) fn snapshot(&self) -> CoreCharacter {
+        lock(&self.state).clone()
+    }
+}
+
+#[pymethods]
+impl PyCharacter {
+    #[new]
+    #[pyo3(signature = (name, health, strength, dexterity = 10, constitution = 10, intelligence = 10, wisdom = 10, charisma = 10))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        name: &str,
+        health: i64,
+        strength: i64,
+        dexterity: i64,
+        constitution: i64,
+        intelligence: i64,
+        wisdom: i64,
+        charisma: i64,
+    ) -> PyResult<Self> {
+        let core = CoreCharacter::new(
+            name,
+            health,
+            [
+                strength,
+                dexterity,
+                constitution,
+                intelligence,
+                wisdom,
+                charisma,
+            ],
+        )?;
+        Ok(Self {
+            state: Mutex::new(core),
+        })
+    }
+
+    #[getter]
+    fn name(&self) -> String {
+        lock(&self.state).name().to_owned()
+    }
+    /// Current health.
+    #[getter]
+    fn health(&self) -> u32 {
+        lock(&self.state).health()
+    }
+    #[getter]
+    fn max_health(&self) -> u32 {
+        lock(&self.state).max_health()
+    }
+    #[getter]
+    fn strength(&self) -> u8 {
+        lock(&self.state).score(Ability::Strength)
+    }
+    #[getter]
+    fn dexterity(&self) -> u8 {
+        lock(&self.state).score(Ability::Dexterity)
+    }
+    #[getter]
+    fn constitution(&self) -> u8 {
+        lock(&self.state).score(Ability::Constitution)
+    }
+    #[getter]
+    fn intelligence(&self) -> u8 {
+        lock(&self.state).score(Ability::Intelligence)
+    }
+    #[getter]
+    fn wisdom(&self) -> u8 {
+        lock(&self.state).score(Ability::Wisdom)
+    }
+    #[getter]
+    fn charisma(&self) -> u8 {
+        lock(&self.state).score(Ability::Charisma)
+    }
+    /// 10 + DEX modifier (without the defending bonus).
+    #[getter]
+    fn armor_class(&self) -> i32 {
+        lock(&self.state).armor_class()
+    }
+    #[getter]
+    fn is_alive(&self) -> bool {
+        lock(&self.state).is_alive()
+    }
+    /// Whether the character is in a defensive stance.
+    #[getter]
+    fn is_defending(&self) -> bool {
+        lock(&self.state).is_defending()
+    }
+
+    /// The 5e modifier ``floor((score - 10) / 2)`` of an ability, named in full or by
+    /// its three-letter abbreviation (``"strength"``, ``"dex"``, ...).
+    fn modifier(&self, ability: &str) -> PyResult<i32> {
+        let ability = Ability::parse(ability)?;
+        Ok(lock(&self.state).modifier(ability))
+    }
+
+    /// Attack ``target`` once and apply the damage to it; see the class docstring for
+    /// the rules. Dice come from ``roller`` when given (replayable), else from a fresh
+    /// OS-seeded stream. Raises ``ValueError`` if either side has fallen or the
+    /// character attacks itself.
+    #[pyo3(signature = (target, *, roller = None))]
+    fn attack(
+        &self,
+        target: &Bound<'_, PyCharacter>,
+        roller: Option<&Bound<'_, Roller>>,
+    ) -> PyResult<AttackResult> {
+        let target = target.get();
+        if std::ptr::eq(self, target) {
+            return Err(PyValueError::new_err("a character cannot attack itself"));
+        }
+        let mut fresh;
+        let mut shared;
+        // Lock order is always: roller, then the two characters by address.
+        let rng: &mut DiceRng = if let Some(roller) = roller {
+            shared = lock(&roller.get().rng);
+            &mut shared
+        } else {
+            fresh = DiceRng::from_entropy();
+            &mut fresh
+        };
+        let (attacker, mut defender) = lock_pair(&self.state, &target.state);
+        Ok(attacker.attack(&mut defender, rng)?.into())
+    }
+
+    /// Take a defensive stance: +2 armour class until the next attack on this
+    /// character resolves.
+    fn defend(&self) {
+        lock(&self.state).defend();
+    }
+
+    /// Heal by ``amount`` (``>= 0``), capped at ``max_health``; returns the new health.
+    /// Healing a fallen character brings it back.
+    fn heal(&self, amount: i64) -> PyResult<u32> {
+        Ok(lock(&self.state).heal(amount)?)
+    }
+
+    /// Take ``amount`` (``>= 0``) damage, floored at 0; returns the new health.
+    fn take_damage(&self, amount: i64) -> PyResult<u32> {
+        Ok(lock(&self.state).take_damage(amount)?)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let c = self.snapshot();
+        let s = c.scores();
+        let name = pyo3::types::PyString::new(py, c.name()).repr()?;
+        let mut text = format!(
+            "Character({}, health={}, strength={}, dexterity={}, constitution={}, intelligence={}, wisdom={}, charisma={})",
+            name,
+            c.max_health(),
+            s[0],
+            s[1],
+            s[2],
+            s[3],
+            s[4],
+            s[5]
+        );
+        if c.health() != c.max_health() {
+            let _ = write!(text, " [health {}/{}]", c.health(), c.max_health());
+        }
+        Ok(text)
+    }
+
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let c = slf.get().snapshot();
+        let restore = restorer(slf.py(), "_restore_character")?;
+        let args = (
+            c.name(),
+            c.health(),
+            c.max_health(),
+            c.scores().to_vec(),
+            c.is_defending(),
+        )
+            .into_pyobject(slf.py())?;
+        Ok((restore, args))
+    }
+}
+
+#[pyfunction]
+pub fn _restore_character(
+    name: &str,
+    health: i64,
+    max_health: i64,
+    scores: [i64; 6],
+    defending: bool,
+) -> PyResult<PyCharacter> {
+    let core = CoreCharacter::restore(name, health, max_health, scores, defending)?;
+    Ok(PyCharacter {
+        state: Mutex::new(core),
+    })
+}

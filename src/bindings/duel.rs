@@ -1,0 +1,130 @@
+//! Bindings for `engine::duel`: `simulate_duel` and `DuelStats`.
+
+use std::collections::BTreeMap;
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+use super::character::PyCharacter;
+use crate::engine::dice;
+use crate::engine::duel;
+use crate::engine::error::Error;
+
+/// Statistics of a Monte Carlo duel.
+#[pyclass(frozen, module = "game_with_pyo3.dnd", get_all)]
+pub struct DuelStats {
+    trials: u64,
+    wins_a: u64,
+    wins_b: u64,
+    /// Mean number of rounds (one attack by each side) per duel.
+    mean_rounds: f64,
+    /// ``{rounds: number of duels that lasted that many rounds}``.
+    rounds: BTreeMap<u32, u64>,
+}
+
+#[pymethods]
+impl DuelStats {
+    /// Statistics come from ``simulate_duel``; the constructor exists for pickling.
+    #[new]
+    fn new(
+        trials: u64,
+        wins_a: u64,
+        wins_b: u64,
+        mean_rounds: f64,
+        rounds: BTreeMap<u32, u64>,
+    ) -> PyResult<Self> {
+        if trials == 0
+            || wins_a.checked_add(wins_b) != Some(trials)
+            || rounds.values().sum::<u64>() != trials
+        {
+            return Err(PyValueError::new_err(
+                "inconsistent statistics: need trials >= 1, wins_a + wins_b == trials and rounds summing to trials",
+            ));
+        }
+        Ok(Self {
+            trials,
+            wins_a,
+            wins_b,
+            mean_rounds,
+            rounds,
+        })
+    }
+
+    /// Fraction of duels won by ``a``.
+    #[getter]
+    fn win_rate_a(&self) -> f64 {
+        self.wins_a as f64 / self.trials as f64
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "DuelStats(trials={}, wins_a={}, wins_b={}, mean_rounds={:.3})",
+            self.trials, self.wins_a, self.wins_b, self.mean_rounds
+        )
+    }
+
+    fn __getnewargs__(&self) -> (u64, u64, u64, f64, BTreeMap<u32, u64>) {
+        (
+            self.trials,
+            self.wins_a,
+            self.wins_b,
+            self.mean_rounds,
+            self.rounds.clone(),
+        )
+    }
+}
+
+/// Simulate ``trials`` duels between copies of ``a`` and ``b``; the originals are
+/// untouched.
+///
+/// Each duel: both roll initiative (d20 + DEX modifier; ties go to the higher DEX,
+/// then a coin flip), then attack in turn (see ``Character``) until one falls. Runs
+/// without holding the interpreter, in parallel over ``threads`` threads (default:
+/// available cores, at most 256). The same ``seed`` gives the same result for any
+/// thread count. ``trials`` is ``1..=100_000_000``; Ctrl-C interrupts a long run.
+#[pyfunction]
+#[pyo3(signature = (a, b, *, trials = 10_000, seed = None, threads = None))]
+pub fn simulate_duel(
+    py: Python<'_>,
+    a: &Bound<'_, PyCharacter>,
+    b: &Bound<'_, PyCharacter>,
+    trials: i64,
+    seed: Option<u64>,
+    threads: Option<i64>,
+) -> PyResult<DuelStats> {
+    let a = a.get().snapshot();
+    let b = b.get().snapshot();
+    let threads = threads.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map_or(1, |n| i64::try_from(n.get()).unwrap_or(1))
+            .min(duel::MAX_THREADS)
+    });
+    duel::check_duel(&a, &b, trials, threads)?;
+    let seed = seed.unwrap_or_else(dice::entropy_seed);
+    let mut interrupted: Option<PyErr> = None;
+    let result = py.detach(|| {
+        // A closure, not the method path: `attach` needs a callback for any lifetime.
+        #[allow(clippy::redundant_closure_for_method_calls)]
+        let mut poll = || match Python::attach(|py| py.check_signals()) {
+            Ok(()) => false,
+            Err(err) => {
+                interrupted = Some(err);
+                true
+            }
+        };
+        duel::simulate_duel(&a, &b, trials, seed, threads, &mut poll)
+    });
+    match (result, interrupted) {
+        (Err(Error::Cancelled), Some(err)) => Err(err),
+        (result, _) => {
+            let stats = result?;
+            Ok(DuelStats {
+                trials: stats.trials,
+                wins_a: stats.wins_a,
+                wins_b: stats.wins_b,
+                mean_rounds: stats.mean_rounds(),
+                rounds: stats.rounds,
+            })
+        }
+    }
+}
