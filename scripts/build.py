@@ -8,9 +8,10 @@ manylinux2014 tag through `maturin --zig`, and the sdist; `--all-platforms` buil
 every row of scripts/manifest.toml this host can build. `--target ID` (what one CI
 build job runs, and the rehearsal runs the same way) builds that row's wheels only;
 `--sdist-only` (the sdist job) builds the sdist. Free-threaded wheels are built with a
-bare interpreter name (`-i python3.14t`) on every host, with no interpreter installed:
-maturin describes the target interpreter from its own data, so a cross build can never
-pick up the build machine's interpreter and name the module after the wrong platform.
+bare version (`-i 3.14t`) on every host, with no interpreter installed: maturin
+describes the target's interpreter from its own data, so a build can never pick up the
+build machine's interpreter and name the module after the wrong platform (see
+FREE_THREADED_INTERPRETERS in pipeline.py for what happens otherwise).
 Windows rows cannot be built here (the MSVC runtime is unreachable) and are reported,
 never faked. Every build is the release profile with `--locked`. The sdist is unpacked
 and built again: a wheel from it proves the sdist is complete.
@@ -162,8 +163,7 @@ def build_target(target: Target, out: Path, report: BuildReport) -> None:
         if mode == "cross":
             cmd += compatibility_args(target)
         if abi in FREE_THREADED_INTERPRETERS:
-            # A bare name, never a path: on every host (this machine, every runner) the
-            # same argument, and maturin describes the target's interpreter itself.
+            # The same argument on every host, this machine and every runner.
             cmd += ["-i", FREE_THREADED_INTERPRETERS[abi]]
         start = time.monotonic()
         _run(cmd, env=env)

@@ -21,7 +21,14 @@ FILE_STEM = "game_with_pyo3"
 ARTIFACT_SUFFIXES = (".whl", ".tar.gz")
 ABI3_TAG = "cp310-abi3"
 FREE_THREADED = {"cp314t": "cp314-cp314t", "cp315t": "cp315-cp315t"}
-FREE_THREADED_INTERPRETERS = {"cp314t": "python3.14t", "cp315t": "python3.15t"}
+# maturin's -i for each free-threaded wheel: a version, never an executable's name or
+# path. maturin then describes the TARGET's interpreter from its built-in data. Given a
+# host interpreter for a cross build of our abi3 crate, maturin 1.16 names the module
+# after the host and PyO3 compiles the GIL ABI (an x86_64 `.cpython-314t-x86_64-
+# linux-gnu.so`, built for abi3, inside an aarch64 cp314t wheel), and `python3.14t`
+# resolves to such an interpreter whenever one is on PATH. On Windows maturin may find
+# the real interpreter through the py launcher and checks its architecture.
+FREE_THREADED_INTERPRETERS = {"cp314t": "3.14t", "cp315t": "3.15t"}
 
 # PyPI's allow-list (warehouse): anything else — every freebsd_*, plain linux_* —
 # is refused with HTTP 400 after the files before it were already published.

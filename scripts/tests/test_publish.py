@@ -132,3 +132,19 @@ def test_credentials_never_come_from_repository_files() -> None:
     text = (root / "scripts" / "publish.py").read_text()
     assert "pypirc" not in text.replace("never", "")
     assert os.environ.get("TWINE_PASSWORD", "") not in text or not os.environ.get("TWINE_PASSWORD")
+
+
+def test_a_lagging_index_is_asked_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PyPI's CDN may not list a file for a while after its upload succeeded."""
+    answers = iter([{"a.whl": ""}, {"a.whl": ""}, {"a.whl": "", "b.tar.gz": ""}])
+    monkeypatch.setattr(publish, "index_files", lambda _url: next(answers))
+    listing = publish.settled_listing("https://x.invalid/simple/", ["a.whl", "b.tar.gz"], (0, 0, 0))
+    assert set(listing) == {"a.whl", "b.tar.gz"}
+
+
+def test_an_index_that_never_lists_the_upload_says_what_to_do(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(publish, "index_files", lambda _url: {"a.whl": ""})
+    with pytest.raises(pipeline.PipelineError, match=r"still does not list \['b.tar.gz'\].*re-run"):
+        publish.settled_listing("https://x.invalid/simple/", ["a.whl", "b.tar.gz"], (0, 0))
