@@ -67,6 +67,7 @@ class Target:
     qemu: str | None = None
     qemu_user: str | None = None
     ci_builder: str = "build.py"
+    ci_build_image: str | None = None
     ci_test_releases: tuple[str, ...] = ()
 
     def wheel_tags(self) -> list[str]:

@@ -110,9 +110,12 @@ def test_build_matrix_is_the_manifest(
     rows = {row["id"]: row["runner"] for row in matrix(release["jobs"]["build"])}
     assert rows == {t.id: t.ci_build for t in targets}
     builders = {
-        row["id"]: row.get("builder", "build.py") for row in matrix(release["jobs"]["build"])
+        row["id"]: (row.get("builder", "build.py"), row.get("container"))
+        for row in matrix(release["jobs"]["build"])
     }
-    assert builders == {t.id: t.ci_builder for t in targets}
+    assert builders == {t.id: (t.ci_builder, t.ci_build_image) for t in targets}
+    for image in [t.ci_build_image for t in targets] + [t.ci_test_image for t in targets]:
+        assert image is None or re.search(r":\d{4}\.\d\d\.\d\d-\d+@sha256:[0-9a-f]{64}$", image)
     steps = " ".join(str(s.get("run", "")) for s in release["jobs"]["build"]["steps"])
     assert "scripts/build.py --target" in steps
 
