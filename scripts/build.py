@@ -42,11 +42,11 @@ from pipeline import (
     host_target,
     is_artifact,
     load_targets,
-    project_version,
     require_tools,
     sdist_name,
     tool_env,
 )
+from versioning import project_version
 
 
 @dataclass

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import release
+import versioning
 from pipeline import ROOT, PipelineError, is_artifact
 
 
@@ -49,7 +49,7 @@ def commands(tag: str, dist: Path, notes_file: Path, exists: bool) -> list[list[
         str(notes_file),
         *files,
     ]
-    if release.parse_version(version).is_prerelease:
+    if versioning.parse_version(version).is_prerelease:
         cmd.insert(4, "--prerelease")
     return [cmd]
 
@@ -67,10 +67,10 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        version = release.verify_tag(ROOT, args.tag)
+        version = versioning.verify_tag(ROOT, args.tag)
         with tempfile.TemporaryDirectory() as tmp:
             notes_file = Path(tmp) / "notes.md"
-            notes_file.write_text(release.notes(ROOT, version) + "\n", encoding="utf-8")
+            notes_file.write_text(versioning.notes(ROOT, version) + "\n", encoding="utf-8")
             exists = (
                 not args.dry_run
                 and subprocess.run(

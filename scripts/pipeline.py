@@ -10,9 +10,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import tomllib
-from packaging.tags import parse_tag
-from packaging.utils import parse_sdist_filename, parse_wheel_filename
-from packaging.version import InvalidVersion, Version
+
+try:
+    from packaging.tags import parse_tag
+    from packaging.utils import parse_sdist_filename, parse_wheel_filename
+except ModuleNotFoundError as missing:  # a script run outside the project's venv
+    import sys
+
+    raise SystemExit(
+        f"{Path(sys.argv[0]).name}: the Python package {missing.name!r} is missing. Run "
+        "`python3 scripts/dev.py setup` once, then run this script with .venv/bin/python"
+    ) from None
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = Path(__file__).resolve().parent / "manifest.toml"
@@ -105,23 +113,6 @@ def host_target(targets: list[Target]) -> Target:
     return next(t for t in targets if t.id == "linux-x86_64")
 
 
-def cargo_version(root: Path = ROOT) -> str:
-    data = tomllib.loads((root / "Cargo.toml").read_text(encoding="utf-8"))
-    return str(data["package"]["version"])
-
-
-def python_version(cargo: str) -> str:
-    """The PEP 440 spelling of a Cargo (SemVer) version: 1.2.0-rc.1 -> 1.2.0rc1."""
-    try:
-        return str(Version(cargo))
-    except InvalidVersion as err:
-        raise PipelineError(f"Cargo version {cargo!r} has no PEP 440 spelling") from err
-
-
-def project_version(root: Path = ROOT) -> str:
-    return python_version(cargo_version(root))
-
-
 def is_pypi_platform(tag: str) -> bool:
     return bool(_PYPI_PLATFORM.match(tag))
 
@@ -193,6 +184,17 @@ def tool_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.update(extra or {})
     return env
+
+
+def on_sigterm_interrupt() -> None:
+    """SIGTERM (a CI cancellation, `kill`) unwinds like Ctrl-C, so every stage's
+    cleanup (servers, temporary files, a half-made release commit) runs."""
+    import signal
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def is_artifact(name: str) -> bool:

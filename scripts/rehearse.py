@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -51,11 +50,12 @@ from pipeline import (
     Target,
     is_artifact,
     load_targets,
-    project_version,
+    on_sigterm_interrupt,
     sdist_name,
     target_of,
     tool_env,
 )
+from versioning import project_version
 
 T = TypeVar("T")
 SMOKE = (
@@ -301,10 +301,6 @@ def run(args: argparse.Namespace) -> Rehearsal:
     return report
 
 
-def _terminate(signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -316,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--to", choices=["local", "testpypi"], default="local")
     parser.add_argument("--port", type=int)
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
+    on_sigterm_interrupt()
     try:
         run(args)
     except StageFailed as err:

@@ -19,27 +19,35 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import difflib
-import re
-import signal
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
-import tomlkit
-from packaging.version import InvalidVersion, Version
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pipeline import ROOT, PipelineError
+from pipeline import ROOT, PipelineError, on_sigterm_interrupt
+
+try:
+    import tomlkit
+    from packaging.version import Version
+except ModuleNotFoundError as missing:
+    sys.exit(
+        f"release.py: the Python package {missing.name!r} is missing. Run `python3 "
+        "scripts/dev.py setup` once, then `.venv/bin/python scripts/release.py ...`"
+    )
+from versioning import (
+    UNRELEASED,
+    ReleaseError,
+    Section,
+    cargo_spelling,
+    changelog_sections,
+    current_version,
+    notes,
+    parse_version,
+    section_has_entries,
+    verify_tag,
+)
 
 CRATE = "game-with-pyo3"
-UNRELEASED = "## [Unreleased]"
-_PRE = {"a": "alpha", "b": "beta", "rc": "rc"}
-_HEADING = re.compile(r"^## \[(?P<version>[^\]]+)\](?: - (?P<date>\S+))?\s*$")
-
-
-class ReleaseError(PipelineError):
-    pass
 
 
 def git(root: Path, *args: str, check: bool = True) -> str:
@@ -47,68 +55,6 @@ def git(root: Path, *args: str, check: bool = True) -> str:
     if check and result.returncode != 0:
         raise ReleaseError(f"git {' '.join(args)} failed: {result.stderr.strip()}")
     return result.stdout.strip()
-
-
-def parse_version(text: str) -> Version:
-    try:
-        version = Version(text)
-    except InvalidVersion as err:
-        raise ReleaseError(f"{text!r} is not a valid PEP 440 version") from err
-    if str(version) != text:
-        raise ReleaseError(f"write the version in its normal form: {version} (not {text})")
-    if version.epoch or version.post is not None or version.dev is not None or version.local:
-        raise ReleaseError(f"{text}: only X.Y.Z and X.Y.Z{{a,b,rc}}N have a Cargo spelling")
-    if len(version.release) != 3:
-        raise ReleaseError(f"{text}: use three numbers, X.Y.Z")
-    return version
-
-
-def cargo_spelling(version: Version) -> str:
-    """1.2.0rc1 -> 1.2.0-rc.1 (SemVer pre-release, sorted the same way as PEP 440)."""
-    base = ".".join(map(str, version.release))
-    if version.pre is None:
-        return base
-    kind, number = version.pre
-    return f"{base}-{_PRE[kind]}.{number}"
-
-
-def current_version(root: Path) -> Version:
-    cargo = tomlkit.parse((root / "Cargo.toml").read_text(encoding="utf-8"))
-    return Version(str(cargo["package"]["version"]))
-
-
-@dataclass
-class Section:
-    version: str
-    date: str | None
-    body: str
-
-
-def changelog_sections(text: str) -> list[Section]:
-    sections: list[Section] = []
-    current: Section | None = None
-    lines: list[str] = []
-    for line in text.splitlines():
-        match = _HEADING.match(line)
-        if match or (line.startswith("[") and "]: " in line):
-            if current is not None:
-                current.body = "\n".join(lines).strip()
-                sections.append(current)
-                current = None
-            if match:
-                current = Section(match["version"], match["date"], "")
-                lines = []
-            continue
-        if current is not None:
-            lines.append(line)
-    if current is not None:
-        current.body = "\n".join(lines).strip()
-        sections.append(current)
-    return sections
-
-
-def section_has_entries(body: str) -> bool:
-    return any(line.strip() and not line.startswith("#") for line in body.splitlines())
 
 
 def repository_url(root: Path) -> str:
@@ -249,40 +195,6 @@ def prepare(
     return tag
 
 
-def notes(root: Path, version_text: str) -> str:
-    sections = changelog_sections((root / "CHANGELOG.md").read_text(encoding="utf-8"))
-    section = next((s for s in sections if s.version == version_text), None)
-    if section is None:
-        raise ReleaseError(f"CHANGELOG.md has no section for {version_text}")
-    return section.body
-
-
-def verify_tag(root: Path, tag: str) -> str:
-    if not tag.startswith("v"):
-        raise ReleaseError(f"tag {tag!r} must look like vX.Y.Z")
-    version = parse_version(tag[1:])
-    cargo = current_version(root)
-    if cargo != version:
-        raise ReleaseError(
-            f"tag {tag} does not match Cargo.toml's version {cargo_spelling(cargo)} ({cargo})"
-        )
-    sections = changelog_sections((root / "CHANGELOG.md").read_text(encoding="utf-8"))
-    section = next((s for s in sections if s.version == str(version)), None)
-    if section is None:
-        raise ReleaseError(f"CHANGELOG.md has no '## [{version}] - YYYY-MM-DD' section")
-    try:
-        dt.date.fromisoformat(section.date or "")
-    except ValueError as err:
-        raise ReleaseError(f"the CHANGELOG section for {version} has no valid date") from err
-    if not section_has_entries(section.body):
-        raise ReleaseError(f"the CHANGELOG section for {version} is empty")
-    return str(version)
-
-
-def _terminate(signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -301,7 +213,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
+    on_sigterm_interrupt()
     try:
         if args.command == "prepare":
             prepare(args.repo, args.version, date=args.date, dry_run=args.dry_run, push=args.push)

@@ -5,6 +5,7 @@ from pathlib import Path
 import build
 import pipeline
 import pytest
+import versioning
 
 
 def test_stale_artifacts_of_another_version_are_refused(tmp_path: Path) -> None:
@@ -84,7 +85,7 @@ def test_a_host_interpreter_on_path_cannot_leak_into_a_cross_build(
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake.parent}:{pipeline.tool_env()['PATH']}")
     aarch64 = next(t for t in pipeline.load_targets() if t.id == "linux-aarch64")
-    report = build.BuildReport(out=tmp_path / "dist", version=pipeline.project_version())
+    report = build.BuildReport(out=tmp_path / "dist", version=versioning.project_version())
     (tmp_path / "dist").mkdir()
     build.build_target(dataclasses.replace(aarch64, abis=("cp314t",)), tmp_path / "dist", report)
     (wheel,) = report.built

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pipeline
 import pytest
+import versioning
 
 
 def test_manifest_loads_and_covers_every_platform() -> None:
@@ -63,7 +64,7 @@ def test_pypi_platform_allow_list(name: str, accepted: bool) -> None:
     [("1.2.0", "1.2.0"), ("1.2.0-rc.1", "1.2.0rc1"), ("0.3.0-alpha.2", "0.3.0a2")],
 )
 def test_version_spellings(cargo: str, python: str) -> None:
-    assert pipeline.python_version(cargo) == python
+    assert versioning.python_version(cargo) == python
 
 
 def test_expected_artifacts_for_the_host() -> None:

@@ -75,16 +75,39 @@ def test_foreign_architecture_wheel_runs_under_qemu(
     import build
     import pipeline
     import suite
+    import versioning
 
     dist = tmp_path / "dist"
     dist.mkdir()
     host_abi3 = next(rehearsal[0].glob("*-cp310-abi3-manylinux*_x86_64.whl"))
     shutil.copy2(host_abi3, dist)
     aarch64 = next(t for t in pipeline.load_targets() if t.id == "linux-aarch64")
-    report = build.BuildReport(out=dist, version=pipeline.project_version())
+    report = build.BuildReport(out=dist, version=versioning.project_version())
     build.build_target(dataclasses.replace(aarch64, abis=("abi3",)), dist, report)
     assert len(report.built) == 1
     outcomes = {o.wheel: o for o in suite.run(dist, [], qemu=True)}
     foreign = outcomes[report.built[0]]
     assert foreign.failed == []
     assert foreign.passed == ["qemu aarch64 (Debian python3.11; subprocess tests deselected)"]
+
+
+@pytest.mark.slow
+def test_pip_install_from_the_sdist_is_tested_like_a_wheel(
+    rehearsal: tuple[Path, str], tmp_path: Path
+) -> None:
+    """The FreeBSD VM's path (scripts/ci_freebsd_test.sh), run here on Linux: pip builds
+    a wheel from the sdist alone, and the suite runs against it as the host's row."""
+    import shutil
+
+    import suite
+
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    shutil.copy2(next(rehearsal[0].glob("*.tar.gz")), dist)
+    args = suite.parser().parse_args(
+        [str(dist), "--from-sdist", "--sdist-only", "--python", sys.executable]
+    )
+    (outcome,) = suite.execute(args)
+    assert outcome.failed == []
+    assert outcome.passed == [f"{sys.version_info[0]}.{sys.version_info[1]}"]
+    assert (dist / "test-logs" / "from-sdist" / outcome.wheel).exists()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pipeline
 import pytest
 import release
+import versioning
 from conftest import ROOT, SCRIPTS
 
 CHANGELOG = """# Changelog
@@ -57,7 +58,7 @@ def repo(tmp_path: Path) -> Path:
 
 
 def current(repo: Path) -> str:
-    return str(release.current_version(repo))
+    return str(versioning.current_version(repo))
 
 
 def test_happy_path(repo: Path) -> None:
@@ -76,11 +77,11 @@ def test_happy_path(repo: Path) -> None:
     assert git(repo, "status", "--porcelain") == ""
     assert git(repo, "log", "-1", "--format=%s") == "Release 9.1.0rc2"
     assert git(repo, "cat-file", "-t", "v9.1.0rc2") == "tag"
-    assert release.verify_tag(repo, "v9.1.0rc2") == "9.1.0rc2"
-    assert release.notes(repo, "9.1.0rc2") == "### Added\n\n- Dice."
+    assert versioning.verify_tag(repo, "v9.1.0rc2") == "9.1.0rc2"
+    assert versioning.notes(repo, "9.1.0rc2") == "### Added\n\n- Dice."
     assert before != current(repo)
     # The new Unreleased section is empty, so a second release needs new entries.
-    with pytest.raises(release.ReleaseError, match=r"Unreleased section .* is empty"):
+    with pytest.raises(versioning.ReleaseError, match=r"Unreleased section .* is empty"):
         release.prepare(repo, "9.1.0")
 
 
@@ -121,7 +122,7 @@ def test_refusals_leave_the_repository_unchanged(
     if setup is not None:
         setup(repo)  # type: ignore[operator]
     before = snapshot(repo)
-    with pytest.raises(release.ReleaseError, match=message):
+    with pytest.raises(versioning.ReleaseError, match=message):
         release.prepare(repo, version)
     assert snapshot(repo) == before
 
@@ -149,7 +150,7 @@ def test_behind_upstream_is_refused(repo: Path, tmp_path: Path) -> None:
     git(other, "push", "--quiet", "origin", "main")
     git(repo, "fetch", "--quiet", "origin")
     before = snapshot(repo)
-    with pytest.raises(release.ReleaseError, match=r"1 commit\(s\) behind origin/main"):
+    with pytest.raises(versioning.ReleaseError, match=r"1 commit\(s\) behind origin/main"):
         release.prepare(repo, "9.0.0")
     assert snapshot(repo) == before
 
@@ -194,16 +195,16 @@ def test_verify_tag_refusals(repo: Path, tag: str, message: str) -> None:
         (repo / "Cargo.toml").write_text(
             (repo / "Cargo.toml").read_text().replace('"9.0.0"', '"0.1.0"')
         )
-    with pytest.raises(release.ReleaseError, match=message):
-        release.verify_tag(repo, tag)
+    with pytest.raises(versioning.ReleaseError, match=message):
+        versioning.verify_tag(repo, tag)
 
 
 def test_verify_tag_wants_a_dated_section(repo: Path) -> None:
     release.prepare(repo, "9.0.0")
     text = (repo / "CHANGELOG.md").read_text().replace("## [9.0.0] - ", "## [9.0.0] - not-")
     (repo / "CHANGELOG.md").write_text(text)
-    with pytest.raises(release.ReleaseError, match="no valid date"):
-        release.verify_tag(repo, "v9.0.0")
+    with pytest.raises(versioning.ReleaseError, match="no valid date"):
+        versioning.verify_tag(repo, "v9.0.0")
 
 
 def test_cli_messages(repo: Path) -> None:
@@ -230,11 +231,11 @@ def test_prepare_then_build_then_verify(tmp_path: Path) -> None:
     )
     git(clone, "config", "user.name", "Release Test")
     git(clone, "config", "user.email", "release-test@example.invalid")
-    if not release.section_has_entries(
-        release.changelog_sections((clone / "CHANGELOG.md").read_text())[0].body
+    if not versioning.section_has_entries(
+        versioning.changelog_sections((clone / "CHANGELOG.md").read_text())[0].body
     ):
         pytest.skip("the Unreleased section is empty right after a release")
-    next_version = release.current_version(clone)
+    next_version = versioning.current_version(clone)
     target = f"{next_version.major}.{next_version.minor + 1}.0"
     release.prepare(clone, target, date="2026-11-25")
     dist = tmp_path / "dist"
@@ -256,7 +257,7 @@ def test_prepare_then_build_then_verify(tmp_path: Path) -> None:
         capture_output=True,
     )
     assert [pipeline.artifact_version(p.name) for p in dist.iterdir()] == [target] * 4
-    release.verify_tag(clone, f"v{target}")
+    versioning.verify_tag(clone, f"v{target}")
     checked = subprocess.run(
         [sys.executable, str(clone / "scripts" / "gate.py"), str(dist), "--tag", f"v{target}"],
         cwd=clone,
