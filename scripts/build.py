@@ -98,8 +98,13 @@ def check_out_dir(out: Path, version: str, clean: bool) -> None:
 
 
 def _installed_rust_targets() -> set[str]:
+    # In the repository, so rustup answers for the toolchain rust-toolchain.toml pins.
     result = subprocess.run(
-        ["rustup", "target", "list", "--installed"], check=False, capture_output=True, text=True
+        ["rustup", "target", "list", "--installed"],
+        cwd=ROOT,
+        check=False,
+        capture_output=True,
+        text=True,
     )
     return set(result.stdout.split())
 
@@ -110,12 +115,9 @@ def compatibility_args(target: Target) -> list[str]:
         if policy is None:
             raise PipelineError(f"{target.id}: cannot read a policy from {target.platform}")
         return ["--zig", "--compatibility", policy.group(1)]
-    if target.id.startswith(("macos", "freebsd")):
+    if target.os in ("darwin", "freebsd"):
         return ["--zig"]
     return []
-
-
-NATIVE_OS = {"macos": "darwin", "windows": "win32"}
 
 
 def build_mode(target: Target) -> str:
@@ -124,7 +126,7 @@ def build_mode(target: Target) -> str:
     linux_host = platform.machine().lower() in ("x86_64", "amd64") and sys.platform == "linux"
     if target.local and linux_host:
         return "cross"
-    if sys.platform == NATIVE_OS.get(target.id.split("-")[0]):
+    if target.os in ("darwin", "win32") and sys.platform == target.os:
         return "native"
     return ""
 
@@ -142,7 +144,7 @@ def build_target(target: Target, out: Path, report: BuildReport) -> None:
     if target.rust not in _installed_rust_targets():
         _run(["rustup", "target", "add", target.rust])
     env = tool_env()
-    if target.id.startswith("freebsd"):
+    if target.os == "freebsd":
         # maturin reads the FreeBSD release from `uname -r` unless told; the tag must
         # say the release the wheel is for.
         release = target.platform.removeprefix("freebsd_").removesuffix("_amd64")
