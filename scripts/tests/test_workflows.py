@@ -403,3 +403,22 @@ def test_rehearsal_runs_the_build_jobs_command_lines(release: dict[str, Any]) ->
         row["id"] for row in matrix(release["jobs"]["build"]) if "builder" not in row
     }
     assert {args[1] for args in workflow if args[0] == "--target"} == buildable_by_script
+
+
+def test_a_new_manifest_row_fails_the_contract_until_the_workflow_has_it(
+    release: dict[str, Any], targets: list[pipeline.Target]
+) -> None:
+    """Adding a platform is adding a manifest row; this test shows the contract then
+    asks for the workflow's matrix rows (README: "Adding a platform")."""
+    import dataclasses
+
+    riscv64 = dataclasses.replace(
+        next(t for t in targets if t.id == "linux-s390x"),
+        id="linux-riscv64",
+        machines=("riscv64",),
+        rust="riscv64gc-unknown-linux-gnu",
+        platform="manylinux_2_31_riscv64",
+    )
+    for contract in (test_build_matrix_is_the_manifest, test_every_built_wheel_is_tested):
+        with pytest.raises(AssertionError, match="linux-riscv64"):
+            contract(release, [*targets, riscv64])
