@@ -1,17 +1,16 @@
 //! Bindings for `engine::character`: `Character` and `AttackResult`.
 
 use std::fmt::Write as _;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
+use super::detach::{self, Pair};
 use super::dice::Roller;
-use super::{lock, restorer};
-use crate::engine::character::{Ability, AttackOutcome, Character as CoreCharacter};
+use super::restorer;
+use crate::engine::character::{Ability, AttackOutcome, Character as CoreCharacter, Target};
 use crate::engine::dice::DiceRng;
-use crate::engine::sync::lock_pair;
 
 /// Everything that happened in one attack.
 #[pyclass(frozen, module = "game_with_pyo3.dnd", get_all)]
@@ -119,8 +118,12 @@ pub struct PyCharacter {
 }
 
 impl PyCharacter {
-    pub(crate) fn snapshot(&self) -> CoreCharacter {
-        lock(&self.state).clone()
+    fn lock<'a>(&'a self, py: Python<'_>) -> MutexGuard<'a, CoreCharacter> {
+        detach::lock(py, &self.state)
+    }
+
+    pub(crate) fn snapshot(&self, py: Python<'_>) -> CoreCharacter {
+        self.lock(py).clone()
     }
 }
 
@@ -157,62 +160,62 @@ impl PyCharacter {
     }
 
     #[getter]
-    fn name(&self) -> String {
-        lock(&self.state).name().to_owned()
+    fn name(&self, py: Python<'_>) -> String {
+        self.lock(py).name().to_owned()
     }
     /// Current health.
     #[getter]
-    fn health(&self) -> u32 {
-        lock(&self.state).health()
+    fn health(&self, py: Python<'_>) -> u32 {
+        self.lock(py).health()
     }
     #[getter]
-    fn max_health(&self) -> u32 {
-        lock(&self.state).max_health()
+    fn max_health(&self, py: Python<'_>) -> u32 {
+        self.lock(py).max_health()
     }
     #[getter]
-    fn strength(&self) -> u8 {
-        lock(&self.state).score(Ability::Strength)
+    fn strength(&self, py: Python<'_>) -> u8 {
+        self.lock(py).score(Ability::Strength)
     }
     #[getter]
-    fn dexterity(&self) -> u8 {
-        lock(&self.state).score(Ability::Dexterity)
+    fn dexterity(&self, py: Python<'_>) -> u8 {
+        self.lock(py).score(Ability::Dexterity)
     }
     #[getter]
-    fn constitution(&self) -> u8 {
-        lock(&self.state).score(Ability::Constitution)
+    fn constitution(&self, py: Python<'_>) -> u8 {
+        self.lock(py).score(Ability::Constitution)
     }
     #[getter]
-    fn intelligence(&self) -> u8 {
-        lock(&self.state).score(Ability::Intelligence)
+    fn intelligence(&self, py: Python<'_>) -> u8 {
+        self.lock(py).score(Ability::Intelligence)
     }
     #[getter]
-    fn wisdom(&self) -> u8 {
-        lock(&self.state).score(Ability::Wisdom)
+    fn wisdom(&self, py: Python<'_>) -> u8 {
+        self.lock(py).score(Ability::Wisdom)
     }
     #[getter]
-    fn charisma(&self) -> u8 {
-        lock(&self.state).score(Ability::Charisma)
+    fn charisma(&self, py: Python<'_>) -> u8 {
+        self.lock(py).score(Ability::Charisma)
     }
     /// 10 + DEX modifier (without the defending bonus).
     #[getter]
-    fn armor_class(&self) -> i32 {
-        lock(&self.state).armor_class()
+    fn armor_class(&self, py: Python<'_>) -> i32 {
+        self.lock(py).armor_class()
     }
     #[getter]
-    fn is_alive(&self) -> bool {
-        lock(&self.state).is_alive()
+    fn is_alive(&self, py: Python<'_>) -> bool {
+        self.lock(py).is_alive()
     }
     /// Whether the character is in a defensive stance.
     #[getter]
-    fn is_defending(&self) -> bool {
-        lock(&self.state).is_defending()
+    fn is_defending(&self, py: Python<'_>) -> bool {
+        self.lock(py).is_defending()
     }
 
     /// The 5e modifier ``floor((score - 10) / 2)`` of an ability, named in full or by
     /// its three-letter abbreviation (``"strength"``, ``"dex"``, ...).
-    fn modifier(&self, ability: &str) -> PyResult<i32> {
+    fn modifier(&self, py: Python<'_>, ability: &str) -> PyResult<i32> {
         let ability = Ability::parse(ability)?;
-        Ok(lock(&self.state).modifier(ability))
+        Ok(self.lock(py).modifier(ability))
     }
 
     /// Attack ``target`` once and apply the damage to it; see the class docstring for
@@ -222,46 +225,48 @@ impl PyCharacter {
     #[pyo3(signature = (target, *, roller = None))]
     fn attack(
         &self,
+        py: Python<'_>,
         target: &Bound<'_, PyCharacter>,
         roller: Option<&Bound<'_, Roller>>,
     ) -> PyResult<AttackResult> {
-        let target = target.get();
-        if std::ptr::eq(self, target) {
-            return Err(PyValueError::new_err("a character cannot attack itself"));
-        }
         let mut fresh;
         let mut shared;
-        // Lock order is always: roller, then the two characters by address.
+        // The lock order of `detach`: the roller, then both characters as a pair.
         let rng: &mut DiceRng = if let Some(roller) = roller {
-            shared = lock(&roller.get().rng);
+            shared = detach::lock(py, &roller.get().rng);
             &mut shared
         } else {
             fresh = DiceRng::from_entropy();
             &mut fresh
         };
-        let (attacker, mut defender) = lock_pair(&self.state, &target.state);
-        Ok(attacker.attack(&mut defender, rng)?.into())
+        let outcome = match detach::lock_pair(py, &self.state, &target.get().state) {
+            Pair::Same(attacker) => attacker.attack(Target::Itself, rng),
+            Pair::Distinct(attacker, mut defender) => {
+                attacker.attack(Target::Other(&mut defender), rng)
+            }
+        };
+        Ok(outcome?.into())
     }
 
     /// Take a defensive stance: +2 armour class until the next attack on this
     /// character resolves.
-    fn defend(&self) {
-        lock(&self.state).defend();
+    fn defend(&self, py: Python<'_>) {
+        self.lock(py).defend();
     }
 
     /// Heal by ``amount`` (``>= 0``), capped at ``max_health``; returns the new health.
     /// Healing a fallen character brings it back.
-    fn heal(&self, amount: i64) -> PyResult<u32> {
-        Ok(lock(&self.state).heal(amount)?)
+    fn heal(&self, py: Python<'_>, amount: i64) -> PyResult<u32> {
+        Ok(self.lock(py).heal(amount)?)
     }
 
     /// Take ``amount`` (``>= 0``) damage, floored at 0; returns the new health.
-    fn take_damage(&self, amount: i64) -> PyResult<u32> {
-        Ok(lock(&self.state).take_damage(amount)?)
+    fn take_damage(&self, py: Python<'_>, amount: i64) -> PyResult<u32> {
+        Ok(self.lock(py).take_damage(amount)?)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let c = self.snapshot();
+        let c = self.snapshot(py);
         let s = c.scores();
         let name = pyo3::types::PyString::new(py, c.name()).repr()?;
         let mut text = format!(
@@ -284,7 +289,7 @@ impl PyCharacter {
     fn __reduce__<'py>(
         slf: &Bound<'py, Self>,
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
-        let c = slf.get().snapshot();
+        let c = slf.get().snapshot(slf.py());
         let restore = restorer(slf.py(), "_restore_character")?;
         let args = (
             c.name(),

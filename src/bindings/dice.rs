@@ -6,12 +6,9 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use super::notation::Roll;
-use super::{lock, restorer};
+use super::{detach, restorer};
 use crate::engine::dice::{self, DiceRng};
 use crate::engine::notation::Expression;
-
-/// Above this many dice, rolling releases the interpreter while it works.
-pub(crate) const DETACH_ABOVE: i64 = 4_096;
 
 pub(crate) fn rng_for(seed: Option<u64>) -> DiceRng {
     seed.map_or_else(DiceRng::from_entropy, DiceRng::seeded)
@@ -32,11 +29,7 @@ pub fn roll_dice(
 ) -> PyResult<Vec<u32>> {
     let (count, sides) = dice::check_dice(num_dice, sides)?;
     let mut rng = rng_for(seed);
-    if num_dice > DETACH_ABOVE {
-        Ok(py.detach(|| rng.dice(count, sides)))
-    } else {
-        Ok(rng.dice(count, sides))
-    }
+    Ok(detach::run(py, count.into(), || rng.dice(count, sides)))
 }
 
 /// A seedable source of dice that threads can share.
@@ -71,20 +64,19 @@ impl Roller {
     /// Roll ``num_dice`` dice with ``sides`` sides from this Roller's stream.
     fn roll_dice(&self, py: Python<'_>, num_dice: i64, sides: i64) -> PyResult<Vec<u32>> {
         let (count, sides) = dice::check_dice(num_dice, sides)?;
-        if num_dice > DETACH_ABOVE {
-            // Lock inside `detach` so a thread waiting for the lock never holds the
-            // interpreter.
-            Ok(py.detach(|| lock(&self.rng).dice(count, sides)))
-        } else {
-            Ok(lock(&self.rng).dice(count, sides))
-        }
+        Ok(detach::run_locked(py, &self.rng, count.into(), |rng| {
+            rng.dice(count, sides)
+        }))
     }
 
     /// Roll dice notation from this Roller's stream (see ``dnd.roll``).
     fn roll(&self, py: Python<'_>, expression: &str) -> PyResult<Roll> {
         let parsed = Expression::parse(expression)?;
-        let outcome = py.detach(|| parsed.roll(&mut lock(&self.rng)))?;
-        Ok(outcome.into())
+        let dice = parsed.dice_count();
+        // The stream is locked only while the dice are drawn, not while the result
+        // is written out.
+        let outcome = detach::run_locked(py, &self.rng, dice, |rng| parsed.roll(rng))?;
+        Ok(detach::run(py, dice, || Roll::from(outcome)))
     }
 
     fn __repr__(&self) -> String {
@@ -97,7 +89,8 @@ impl Roller {
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
         let this = slf.get();
         let restore = restorer(slf.py(), "_restore_roller")?;
-        let args = (this.seed, lock(&this.rng).state()).into_pyobject(slf.py())?;
+        let state = detach::lock(slf.py(), &this.rng).state();
+        let args = (this.seed, state).into_pyobject(slf.py())?;
         Ok((restore, args))
     }
 }

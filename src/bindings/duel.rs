@@ -92,8 +92,8 @@ pub fn simulate_duel(
     seed: Option<u64>,
     threads: Option<i64>,
 ) -> PyResult<DuelStats> {
-    let a = a.get().snapshot();
-    let b = b.get().snapshot();
+    let a = a.get().snapshot(py);
+    let b = b.get().snapshot(py);
     let threads = threads.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map_or(1, |n| i64::try_from(n.get()).unwrap_or(1))

@@ -3,6 +3,7 @@
 //! converts arguments, holds locks and maps errors.
 
 pub mod character;
+mod detach;
 pub mod dice;
 pub mod duel;
 pub mod error;
@@ -10,8 +11,6 @@ pub mod notation;
 pub mod workshop;
 
 use pyo3::prelude::*;
-
-pub(crate) use crate::engine::sync::lock;
 
 /// A `_core` function that rebuilds an object from its saved state, for `__reduce__`.
 fn restorer<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {

@@ -4,8 +4,8 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
-use super::dice::{DETACH_ABOVE, rng_for};
-use super::restorer;
+use super::dice::rng_for;
+use super::{detach, restorer};
 use crate::engine::dice::DiceRng;
 use crate::engine::notation::{Expression, RollOutcome};
 
@@ -128,12 +128,8 @@ pub fn _restore_roll(
 
 fn roll_expression(py: Python<'_>, expression: &str, rng: &mut DiceRng) -> PyResult<Roll> {
     let parsed = Expression::parse(expression)?;
-    let outcome = if parsed.dice_count() > DETACH_ABOVE as u64 {
-        py.detach(|| parsed.roll(rng))?
-    } else {
-        parsed.roll(rng)?
-    };
-    Ok(outcome.into())
+    let roll = detach::run(py, parsed.dice_count(), || parsed.roll(rng).map(Roll::from))?;
+    Ok(roll)
 }
 
 /// Roll dice notation such as ``"4d6kh3"``, ``"2d20kl1 + 5"`` or ``"d% - 1"``.

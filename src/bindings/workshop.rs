@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyString, PyTuple};
 
-use super::lock;
+use super::detach::{self, Pair};
 use crate::engine::workshop;
 
 /// Sum of the squares of non-negative integers, exact (up to ``2**128 - 1``).
@@ -50,43 +50,49 @@ impl Point {
     }
 
     #[getter]
-    fn x(&self) -> f64 {
-        lock(&self.xy).0
+    fn x(&self, py: Python<'_>) -> f64 {
+        detach::lock(py, &self.xy).0
     }
     #[setter]
-    fn set_x(&self, value: f64) -> PyResult<()> {
-        lock(&self.xy).0 = finite("x", value)?;
+    fn set_x(&self, py: Python<'_>, value: f64) -> PyResult<()> {
+        detach::lock(py, &self.xy).0 = finite("x", value)?;
         Ok(())
     }
     #[getter]
-    fn y(&self) -> f64 {
-        lock(&self.xy).1
+    fn y(&self, py: Python<'_>) -> f64 {
+        detach::lock(py, &self.xy).1
     }
     #[setter]
-    fn set_y(&self, value: f64) -> PyResult<()> {
-        lock(&self.xy).1 = finite("y", value)?;
+    fn set_y(&self, py: Python<'_>, value: f64) -> PyResult<()> {
+        detach::lock(py, &self.xy).1 = finite("y", value)?;
         Ok(())
     }
 
     /// Euclidean distance from ``(0, 0)``.
-    fn distance_from_origin(&self) -> f64 {
-        let (x, y) = *lock(&self.xy);
+    fn distance_from_origin(&self, py: Python<'_>) -> f64 {
+        let (x, y) = *detach::lock(py, &self.xy);
         workshop::distance_from_origin(x, y)
     }
 
-    fn __repr__(&self) -> String {
-        let (x, y) = *lock(&self.xy);
+    fn __repr__(&self, py: Python<'_>) -> String {
+        let (x, y) = *detach::lock(py, &self.xy);
         format!("Point(x={x:?}, y={y:?})")
     }
 
-    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other
-            .cast::<Point>()
-            .is_ok_and(|o| *lock(&self.xy) == *lock(&o.get().xy))
+    /// Both points are read at one instant; ``p == p`` locks ``p`` once.
+    fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> bool {
+        let Ok(other) = other.cast::<Point>() else {
+            return false;
+        };
+        match detach::lock_pair(py, &self.xy, &other.get().xy) {
+            // Coordinates are finite, so a point always equals itself.
+            Pair::Same(_) => true,
+            Pair::Distinct(mine, theirs) => *mine == *theirs,
+        }
     }
 
-    fn __getnewargs__(&self) -> (f64, f64) {
-        *lock(&self.xy)
+    fn __getnewargs__(&self, py: Python<'_>) -> (f64, f64) {
+        *detach::lock(py, &self.xy)
     }
 }
 
@@ -94,7 +100,7 @@ impl Point {
 #[pyfunction]
 pub fn move_point(point: &Bound<'_, Point>, dx: f64, dy: f64) -> PyResult<()> {
     let (dx, dy) = (finite("dx", dx)?, finite("dy", dy)?);
-    let mut xy = lock(&point.get().xy);
+    let mut xy = detach::lock(point.py(), &point.get().xy);
     let moved = (finite("x", xy.0 + dx)?, finite("y", xy.1 + dy)?);
     *xy = moved;
     Ok(())
@@ -158,22 +164,22 @@ impl LockCounter {
     }
 
     /// Add one; returns the new value.
-    fn increment(&self) -> PyResult<u64> {
-        let mut count = lock(&self.count);
+    fn increment(&self, py: Python<'_>) -> PyResult<u64> {
+        let mut count = detach::lock(py, &self.count);
         *count = count.checked_add(1).ok_or_else(counter_overflow)?;
         Ok(*count)
     }
 
-    fn get(&self) -> u64 {
-        *lock(&self.count)
+    fn get(&self, py: Python<'_>) -> u64 {
+        *detach::lock(py, &self.count)
     }
 
-    fn __repr__(&self) -> String {
-        format!("LockCounter({})", self.get())
+    fn __repr__(&self, py: Python<'_>) -> String {
+        format!("LockCounter({})", self.get(py))
     }
 
-    fn __getnewargs__(&self) -> (u64,) {
-        (self.get(),)
+    fn __getnewargs__(&self, py: Python<'_>) -> (u64,) {
+        (self.get(py),)
     }
 }
 

@@ -7,7 +7,8 @@
 //!   always hits and is critical, a natural 1 always misses;
 //! - a hit deals 1d8 + STR modifier (2d8 + STR modifier on a critical), at least 1;
 //! - a defending stance lasts until the next attack against the character resolves;
-//! - a fallen character (health 0) can neither attack nor be attacked.
+//! - a fallen character (health 0) can neither attack nor be attacked;
+//! - a character cannot attack itself.
 
 use super::dice::DiceRng;
 use super::error::{Error, Result};
@@ -73,6 +74,15 @@ pub struct Character {
     max_health: u32,
     scores: [u8; 6],
     defending: bool,
+}
+
+/// Whom an attack is aimed at. Callers that share characters between threads (the
+/// bindings) lock both sides first and may find they are the same character; the
+/// rules refuse that here, like every other illegal attack.
+#[derive(Debug)]
+pub enum Target<'a> {
+    Other(&'a mut Character),
+    Itself,
 }
 
 /// Everything that happened in one attack.
@@ -205,7 +215,12 @@ impl Character {
 
     /// Resolve one attack of `self` on `target`, drawing dice from `rng`.
     /// Validates before rolling, so a refused attack changes nothing.
-    pub fn attack(&self, target: &mut Self, rng: &mut DiceRng) -> Result<AttackOutcome> {
+    pub fn attack(&self, target: Target<'_>, rng: &mut DiceRng) -> Result<AttackOutcome> {
+        let Target::Other(target) = target else {
+            return Err(Error::InvalidState {
+                message: "a character cannot attack itself".into(),
+            });
+        };
         if !self.is_alive() {
             return Err(Error::InvalidState {
                 message: format!("{} has fallen and cannot attack", self.name),
@@ -344,7 +359,7 @@ mod tests {
                 target.defend();
             }
             let out = attacker
-                .attack(&mut target, &mut DiceRng::seeded(seed))
+                .attack(Target::Other(&mut target), &mut DiceRng::seeded(seed))
                 .unwrap();
             assert_eq!(
                 out.target_armor_class,
@@ -373,9 +388,29 @@ mod tests {
         let mut a = hero();
         let mut b = hero();
         b.take_damage(100).unwrap();
-        assert!(a.attack(&mut b, &mut DiceRng::seeded(0)).is_err());
-        assert!(b.attack(&mut a, &mut DiceRng::seeded(0)).is_err());
+        assert!(
+            a.attack(Target::Other(&mut b), &mut DiceRng::seeded(0))
+                .is_err()
+        );
+        assert!(
+            b.attack(Target::Other(&mut a), &mut DiceRng::seeded(0))
+                .is_err()
+        );
         assert_eq!(a.health(), 20);
+    }
+
+    #[test]
+    fn a_character_cannot_attack_itself_even_when_fallen() {
+        let mut a = hero();
+        let refused = a.attack(Target::Itself, &mut DiceRng::seeded(0));
+        assert!(
+            matches!(refused, Err(Error::InvalidState { message }) if message.contains("itself"))
+        );
+        a.take_damage(100).unwrap();
+        let refused = a.attack(Target::Itself, &mut DiceRng::seeded(0));
+        assert!(
+            matches!(refused, Err(Error::InvalidState { message }) if message.contains("itself"))
+        );
     }
 
     #[test]

@@ -5,5 +5,4 @@ pub mod dice;
 pub mod duel;
 pub mod error;
 pub mod notation;
-pub mod sync;
 pub mod workshop;
