@@ -11,7 +11,7 @@ build job runs, and the rehearsal runs the same way) builds that row's wheels on
 bare version (`-i 3.14t`) on every host, with no interpreter installed: maturin
 describes the target's interpreter from its own data, so a build can never pick up the
 build machine's interpreter and name the module after the wrong platform (see
-FREE_THREADED_INTERPRETERS in pipeline.py for what happens otherwise).
+WHEEL_KINDS in pipeline.py for what happens otherwise).
 Windows rows cannot be built here (the MSVC runtime is unreachable) and are reported,
 never faked. Every build is the release profile with `--locked`. The sdist is unpacked
 and built again: a wheel from it proves the sdist is complete.
@@ -34,8 +34,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pipeline import (
-    FREE_THREADED_INTERPRETERS,
     ROOT,
+    WHEEL_KINDS,
     PipelineError,
     Target,
     artifact_version,
@@ -131,6 +131,14 @@ def build_mode(target: Target) -> str:
     return ""
 
 
+def maturin_args(target: Target, abi: str, mode: str) -> list[str]:
+    """The arguments of `maturin build` for one wheel of a row: the same on every host
+    (mode "cross" adds zig and the compatibility policy). The release workflow's
+    maturin-action steps pass exactly these too (held by test_workflows.py)."""
+    args = ["--release", "--locked", "--target", target.rust, *WHEEL_KINDS[abi].maturin]
+    return args + (compatibility_args(target) if mode == "cross" else [])
+
+
 def build_target(target: Target, out: Path, report: BuildReport) -> None:
     mode = build_mode(target)
     if not mode:
@@ -150,27 +158,15 @@ def build_target(target: Target, out: Path, report: BuildReport) -> None:
         release = target.platform.removeprefix("freebsd_").removesuffix("_amd64")
         major, minor, kind = release.split("_")
         env["MATURIN_FREEBSD_VERSION"] = f"{major}.{minor}-{kind.upper()}"
-    for abi in target.abis:
+    for abi, expected in zip(target.abis, target.wheel_names(report.version), strict=True):
         before = set(out.iterdir())
-        cmd = [
-            "maturin",
-            "build",
-            "--release",
-            "--locked",
-            "--out",
-            str(out),
-            "--target",
-            target.rust,
-        ]
-        if mode == "cross":
-            cmd += compatibility_args(target)
-        if abi in FREE_THREADED_INTERPRETERS:
-            # The same argument on every host, this machine and every runner.
-            cmd += ["-i", FREE_THREADED_INTERPRETERS[abi]]
+        cmd = ["maturin", "build", "--out", str(out), *maturin_args(target, abi, mode)]
         start = time.monotonic()
         _run(cmd, env=env)
         made = sorted(p.name for p in set(out.iterdir()) - before)
         print(f"    built {', '.join(made) or '(nothing new)'} in {time.monotonic() - start:.0f}s")
+        if made != [expected]:
+            raise PipelineError(f"{target.id} {abi}: expected {expected}, maturin made {made}")
         report.built.extend(made)
 
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
 
-from pipeline import Target, is_free_threaded, tool_env
+from pipeline import Target, tool_env
+from tags import picks
 
 ENV_PYTHONS = "GAME_WITH_PYO3_TEST_PYTHONS"
 PROBE = (
@@ -23,7 +25,7 @@ PROBE = (
     "'impl': sys.implementation.name, 'version': list(sys.version_info[:2]),"
     "'free_threaded': bool(sysconfig.get_config_var('Py_GIL_DISABLED')),"
     "'machine': platform.machine().lower(), 'os': sys.platform, 'exe': sys.executable,"
-    "'bits': struct.calcsize('P') * 8,"
+    "'bits': struct.calcsize('P') * 8, 'soabi': sysconfig.get_config_var('SOABI') or '',"
     "'libc': ('glibc' if platform.libc_ver()[0] == 'glibc' else 'musl')"
     " if sys.platform == 'linux' else ''}))"
 )
@@ -32,17 +34,25 @@ PROBE = (
 @dataclass(frozen=True)
 class Interpreter:
     exe: str
+    impl: str
     version: tuple[int, int]
     free_threaded: bool
     machine: str
     os: str
     bits: int
     libc: str
+    soabi: str = ""
 
     @property
     def label(self) -> str:
-        """The manifest's spelling: "3.14", "3.14t"."""
-        return f"{self.version[0]}.{self.version[1]}{'t' if self.free_threaded else ''}"
+        """The manifest's spelling: "3.14", "3.14t", "pypy3.11" (ABI pp73) or
+        "pypy3.11-pp80" (another PyPy ABI, such as Debian's PyPy 8)."""
+        number = f"{self.version[0]}.{self.version[1]}"
+        if self.impl == "pypy":
+            abi = re.search(r"-pp(\d+)", self.soabi)
+            suffix = f"-pp{abi[1]}" if abi and abi[1] != "73" else ""
+            return f"pypy{number}{suffix}"
+        return f"{number}{'t' if self.free_threaded else ''}"
 
 
 def probe(exe: str) -> Interpreter | None:
@@ -53,11 +63,13 @@ def probe(exe: str) -> Interpreter | None:
     except (OSError, subprocess.SubprocessError):
         return None
     data = json.loads(out)
-    if data["impl"] != "cpython":
+    if data["impl"] not in ("cpython", "pypy"):
         return None
     major, minor = data["version"]
     return Interpreter(
         exe=data["exe"],
+        impl=data["impl"],
+        soabi=data["soabi"],
         version=(major, minor),
         free_threaded=data["free_threaded"],
         machine=data["machine"],
@@ -88,18 +100,18 @@ def discover(extra: list[str], patterns: tuple[str, ...] = ()) -> list[Interpret
     for pattern in patterns:
         candidates += sorted(glob.glob(pattern))
     candidates += [p for p in os.environ.get(ENV_PYTHONS, "").split(os.pathsep) if p]
-    for minor in range(10, 16):
-        for suffix in ("", "t"):
-            found = shutil.which(f"python3.{minor}{suffix}")
-            if found:
-                candidates.append(found)
+    names = [f"python3.{minor}{t}" for minor in range(10, 17) for t in ("", "t")]
+    for name in [*names, "pypy3.11", "pypy3"]:
+        found = shutil.which(name)
+        if found:
+            candidates.append(found)
     candidates += _uv_managed()
-    unique: dict[tuple[tuple[int, int], bool], Interpreter] = {}
+    unique: dict[str, Interpreter] = {}
     for exe in candidates:
         interp = probe(exe)
         if interp is not None:
-            unique.setdefault((interp.version, interp.free_threaded), interp)
-    return sorted(unique.values(), key=lambda i: (i.version, i.free_threaded))
+            unique.setdefault(interp.label, interp)
+    return sorted(unique.values(), key=lambda i: (i.impl, i.version, i.free_threaded))
 
 
 def runs_on(target: Target, interp_os: str, machine: str, bits: int, libc: str) -> bool:
@@ -115,13 +127,11 @@ def runs_on(target: Target, interp_os: str, machine: str, bits: int, libc: str) 
 def can_install(wheel: str, target: Target | None, interp: Interpreter) -> bool:
     if target is None or not runs_on(target, interp.os, interp.machine, interp.bits, interp.libc):
         return False
-    return wheel_fits(wheel, interp.label)
+    return wheel_fits(wheel, interp.label, target)
 
 
-def wheel_fits(wheel: str, python: str) -> bool:
-    """Whether a wheel of ours is the one an interpreter spelled "3.14t" picks."""
-    free_threaded = python.endswith("t")
-    major, minor = (int(x) for x in python.rstrip("t").split("."))
-    if is_free_threaded(wheel):
-        return free_threaded and wheel.split("-")[-2] == f"cp{major}{minor}t"
-    return not free_threaded and (major, minor) >= (3, 10)
+def wheel_fits(wheel: str, python: str, target: Target) -> bool:
+    """Whether `wheel` is the one of the row's wheels that the interpreter installs
+    (packaging's tag order, as pip and uv decide; scripts/tags.py)."""
+    version = wheel.split("-")[1]
+    return picks(python, target.platform, target.wheel_names(version)) == wheel

@@ -28,15 +28,38 @@ DIST_NAME = "game-with-pyo3"
 FILE_STEM = "game_with_pyo3"
 ARTIFACT_SUFFIXES = (".whl", ".tar.gz")
 ABI3_TAG = "cp310-abi3"
-FREE_THREADED = {"cp314t": "cp314-cp314t", "cp315t": "cp315-cp315t"}
-# maturin's -i for each free-threaded wheel: a version, never an executable's name or
-# path. maturin then describes the TARGET's interpreter from its built-in data. Given a
-# host interpreter for a cross build of our abi3 crate, maturin 1.16 names the module
-# after the host and PyO3 compiles the GIL ABI (an x86_64 `.cpython-314t-x86_64-
-# linux-gnu.so`, built for abi3, inside an aarch64 cp314t wheel), and `python3.14t`
-# resolves to such an interpreter whenever one is on PATH. On Windows maturin may find
-# the real interpreter through the py launcher and checks its architecture.
-FREE_THREADED_INTERPRETERS = {"cp314t": "3.14t", "cp315t": "3.15t"}
+
+
+@dataclass(frozen=True)
+class WheelKind:
+    """One kind of wheel a manifest row can list in `abis`."""
+
+    tag: str  # the python and abi part of the wheel's file name
+    maturin: tuple[str, ...]  # the maturin arguments that build it (features, interpreter)
+    serves: str  # which interpreters pick it (scripts/tags.py decides; tests hold it)
+
+
+# maturin's -i is a version, never an executable's name or path: maturin then describes
+# the TARGET's interpreter from its built-in data. Given a host interpreter for a cross
+# build, maturin 1.16 names the module after the host (an x86_64 `.cpython-314t-x86_64-
+# linux-gnu.so` inside an aarch64 wheel), and `python3.14t` resolves to such an
+# interpreter whenever one is on PATH. (On Windows maturin may find the real interpreter
+# through the py launcher; it checks its architecture.) The crate's default feature is
+# `abi3` (what an sdist build gets); the other kinds switch it off (Cargo.toml).
+WHEEL_KINDS = {
+    "abi3": WheelKind(ABI3_TAG, (), "CPython 3.10-3.14 with the GIL"),
+    "cp314t": WheelKind(
+        "cp314-cp314t", ("--no-default-features", "-i", "3.14t"), "free-threaded CPython 3.14"
+    ),
+    "abi3t": WheelKind(
+        "cp315-abi3.abi3t",
+        ("--no-default-features", "--features", "abi3t", "-i", "3.15"),
+        "CPython 3.15 and later, with or without the GIL (PEP 803)",
+    ),
+    "pypy311": WheelKind(
+        "pp311-pypy311_pp73", ("--no-default-features", "-i", "pypy3.11"), "PyPy 3.11 (7.3.x)"
+    ),
+}
 
 # PyPI's allow-list (warehouse): anything else — every freebsd_*, plain linux_* —
 # is refused with HTTP 400 after the files before it were already published.
@@ -79,11 +102,10 @@ class Target:
     ci_test_releases: tuple[str, ...] = ()
 
     def wheel_tags(self) -> list[str]:
-        tags = []
-        for abi in self.abis:
-            python_abi = ABI3_TAG if abi == "abi3" else FREE_THREADED[abi]
-            tags.append(f"{python_abi}-{self.platform}")
-        return tags
+        return [f"{WHEEL_KINDS[abi].tag}-{self.platform}" for abi in self.abis]
+
+    def wheel_names(self, version: str) -> list[str]:
+        return [wheel_name(version, tag) for tag in self.wheel_tags()]
 
 
 def load_targets(path: Path = MANIFEST) -> list[Target]:
@@ -98,8 +120,10 @@ def load_targets(path: Path = MANIFEST) -> list[Target]:
         raise PipelineError(f"duplicate target ids in {path}")
     for target in targets:
         for abi in target.abis:
-            if abi != "abi3" and abi not in FREE_THREADED:
-                raise PipelineError(f"{target.id}: unknown abi {abi!r}")
+            if abi not in WHEEL_KINDS:
+                raise PipelineError(
+                    f"{target.id}: unknown abi {abi!r} (one of {list(WHEEL_KINDS)})"
+                )
         platforms_ok = all(is_pypi_platform(p) for p in target.platform.split("."))
         if target.pypi and not platforms_ok:
             raise PipelineError(
@@ -156,10 +180,17 @@ def target_of(filename: str, targets: list[Target]) -> Target | None:
 
 
 def is_free_threaded(filename: str) -> bool:
+    """A version-specific free-threaded wheel (cp314t): only its one interpreter loads it.
+    (An abi3t wheel serves GIL and free-threaded builds alike.)"""
     if not filename.endswith(".whl"):
         return False
     _, _, _, tags = parse_wheel_filename(filename)
-    return any(tag.abi.endswith("t") and tag.abi != "abi3" for tag in tags)
+    return any(re.fullmatch(r"cp\d+t", tag.abi) for tag in tags)
+
+
+def kind_of(filename: str) -> str | None:
+    """The manifest's name for a wheel's kind ("abi3", "cp314t", ...), from its name."""
+    return next((name for name, kind in WHEEL_KINDS.items() if f"-{kind.tag}-" in filename), None)
 
 
 def python_tag_set(tag: str) -> set[str]:

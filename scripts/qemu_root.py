@@ -23,6 +23,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+import tags
 import testdeps
 from pipeline import ROOT, PipelineError, Target, tool_env
 
@@ -155,7 +156,7 @@ def _stage(root: Path, target: Target, wheel: Path) -> Path:
         print(f"    {wheel.name} in the {target.qemu} root: {reason}; its tests skip")
     reqs = work / "requirements.txt"
     reqs.write_text(needs.requirements_text(), encoding="utf-8")
-    platforms = testdeps.installer_platforms(target.platform)
+    platforms = tags.installer_platforms(target.platform)
     subprocess.run(
         [
             sys.executable,

@@ -229,7 +229,7 @@ def cell_report(outcomes: list[suite.WheelOutcome]) -> list[str]:
     lines = []
     for target in load_targets():
         for python in target.ci_test_pythons:
-            wheels = [w for w in ran if target_of(w, [target]) and wheel_fits(w, python)]
+            wheels = [w for w in ran if target_of(w, [target]) and wheel_fits(w, python, target)]
             here = [w for w in wheels if python in ran[w]]
             if here:
                 lines.append(f"{target.id} {python}: tested here")

@@ -134,6 +134,11 @@ def run_suite(
         return ok
 
 
+def built_here_by(interpreters: list[Interpreter]) -> Interpreter:
+    """The interpreter that builds (and then tests) the wheel from the sdist."""
+    return next((i for i in interpreters if not i.free_threaded), interpreters[0])
+
+
 def wheels_from_sdist(
     dist: Path, interpreters: list[Interpreter], targets: list[Target], out: Path
 ) -> list[tuple[Path, Target | None]]:
@@ -173,7 +178,7 @@ def expected_cells(wheel: str, target: Target | None) -> list[str]:
     """The manifest's CI interpreters for this wheel's row that pick this wheel."""
     if target is None:
         return []
-    return [p for p in target.ci_test_pythons if wheel_fits(wheel, p)]
+    return [p for p in target.ci_test_pythons if wheel_fits(wheel, p, target)]
 
 
 def run(
@@ -193,14 +198,19 @@ def run(
     print(f"==> interpreters: {', '.join(f'{i.label} ({i.exe})' for i in interpreters)}")
     targets = load_targets()
     wheels = [] if sdist_only else [(w, target_of(w.name, targets)) for w in dist.glob("*.whl")]
-    if from_sdist:
-        wheels += wheels_from_sdist(dist, interpreters, targets, log_dir)
+    # A wheel pip just built from the sdist is for the interpreter that built it.
+    built_here = wheels_from_sdist(dist, interpreters, targets, log_dir) if from_sdist else []
+    builder = {w.name for w, _ in built_here}
     outcomes = []
-    for wheel, target in sorted(wheels, key=lambda pair: pair[0].name):
+    for wheel, target in sorted(wheels + built_here, key=lambda pair: pair[0].name):
         outcome = WheelOutcome(wheel.name)
         start = time.monotonic()
         for interp in interpreters:
-            if target is not None and can_install(wheel.name, target, interp):
+            if wheel.name in builder:
+                fits = interp == built_here_by(interpreters)
+            else:
+                fits = target is not None and can_install(wheel.name, target, interp)
+            if target is not None and fits:
                 ok = run_suite(
                     wheel,
                     target,
@@ -212,7 +222,11 @@ def run(
                 (outcome.passed if ok else outcome.failed).append(interp.label)
         outcome.missing = [
             p
-            for p in expected_cells(wheel.name, target)
+            for p in (
+                [built_here_by(interpreters).label]
+                if wheel.name in builder
+                else expected_cells(wheel.name, target)
+            )
             if p not in outcome.passed + outcome.failed
         ]
         untested = not outcome.passed and not outcome.failed

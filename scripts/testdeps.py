@@ -18,17 +18,16 @@ proof: one path, so the proof covers what CI installs.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import tomllib
-from packaging import tags as ptags
 from packaging.markers import Marker
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from pipeline import ROOT, PipelineError, Target
+from tags import interpreter_tags, parse_label
 
 LOCK = ROOT / "uv.lock"
 PROJECT = "game-with-pyo3"
@@ -36,38 +35,29 @@ REQUIRED_GROUP = "test-core"
 FULL_GROUP = "test"
 
 _SYSTEM = {"linux": "Linux", "darwin": "Darwin", "win32": "Windows", "freebsd": "FreeBSD"}
-_LEGACY_MANYLINUX = {"manylinux1": 5, "manylinux2010": 12, "manylinux2014": 17}
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One CI test cell: a manifest row and an interpreter spelled "3.14" or "3.14t"."""
+    """One CI test cell: a manifest row and an interpreter ("3.14", "3.14t", "pypy3.11")."""
 
     target: Target
     python: str
 
-    @property
-    def version(self) -> tuple[int, int]:
-        major, minor = self.python.rstrip("t").split(".")
-        return int(major), int(minor)
-
-    @property
-    def free_threaded(self) -> bool:
-        return self.python.endswith("t")
-
     def marker_environment(self) -> dict[str, str]:
-        full = f"{self.version[0]}.{self.version[1]}.0"
+        impl, version, _, _ = parse_label(self.python)
+        full = f"{version[0]}.{version[1]}.0"
         return {
-            "implementation_name": "cpython",
+            "implementation_name": impl,
             "implementation_version": full,
             "os_name": "nt" if self.target.os == "win32" else "posix",
             "platform_machine": self.target.machines[0],
-            "platform_python_implementation": "CPython",
+            "platform_python_implementation": "PyPy" if impl == "pypy" else "CPython",
             "platform_release": "",
             "platform_system": _SYSTEM[self.target.os],
             "platform_version": "",
             "python_full_version": full,
-            "python_version": f"{self.version[0]}.{self.version[1]}",
+            "python_version": f"{version[0]}.{version[1]}",
             "sys_platform": self.target.os,
             "extra": "",
         }
@@ -76,44 +66,7 @@ class Cell:
         """Wheel tags an installer accepts in this cell, on the oldest system the
         wheel's own platform tag admits (so a dependency wheel found here installs
         wherever our wheel does)."""
-        platforms = installer_platforms(self.target.platform)
-        abi = f"cp{self.version[0]}{self.version[1]}{'t' if self.free_threaded else ''}"
-        found = ptags.cpython_tags(self.version, [abi], platforms)
-        compatible = ptags.compatible_tags(self.version, f"cp{self.version[0]}{self.version[1]}")
-        return {str(t) for t in found} | {
-            str(t) for t in compatible if t.platform in (*platforms, "any")
-        }
-
-
-def installer_platforms(platform_tag: str) -> list[str]:
-    """Platform tags accepted on the oldest system a wheel tagged `platform_tag` runs on."""
-    result: list[str] = []
-    for tag in platform_tag.split("."):
-        legacy = re.fullmatch(r"(manylinux1|manylinux2010|manylinux2014)_(\w+)", tag)
-        glibc = re.fullmatch(r"manylinux_2_(\d+)_(\w+)", tag)
-        musl = re.fullmatch(r"musllinux_1_(\d+)_(\w+)", tag)
-        mac = re.fullmatch(r"macosx_(\d+)_(\d+)_(\w+)", tag)
-        if legacy:
-            glibc = re.fullmatch(
-                r"manylinux_2_(\d+)_(\w+)",
-                f"manylinux_2_{_LEGACY_MANYLINUX[legacy[1]]}_{legacy[2]}",
-            )
-        if glibc:
-            minor, arch = int(glibc[1]), glibc[2]
-            for m in range(minor, 4, -1):
-                result.append(f"manylinux_2_{m}_{arch}")
-            result += [f"{n}_{arch}" for n, m in _LEGACY_MANYLINUX.items() if m <= minor]
-            result.append(f"linux_{arch}")
-        elif musl:
-            minor, arch = int(musl[1]), musl[2]
-            result += [f"musllinux_1_{m}_{arch}" for m in range(minor, -1, -1)]
-            result.append(f"linux_{arch}")
-        elif mac:
-            version = (int(mac[1]), int(mac[2]))
-            result += list(ptags.mac_platforms(version, mac[3]))
-        else:
-            result.append(tag)
-    return list(dict.fromkeys(result))
+        return set(interpreter_tags(self.python, self.target.platform))
 
 
 @dataclass(frozen=True)

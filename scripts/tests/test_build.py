@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import build
@@ -50,8 +51,11 @@ def test_missing_tool_is_a_clear_message() -> None:
         pipeline.require_tools("no-such-tool")
 
 
-def test_free_threaded_builds_name_a_version_not_an_interpreter() -> None:
-    assert set(pipeline.FREE_THREADED_INTERPRETERS.values()) == {"3.14t", "3.15t"}
+def test_builds_name_a_version_not_an_interpreter() -> None:
+    for kind in pipeline.WHEEL_KINDS.values():
+        if "-i" in kind.maturin:
+            interpreter = kind.maturin[kind.maturin.index("-i") + 1]
+            assert re.fullmatch(r"(pypy)?3\.\d+t?", interpreter), kind
 
 
 FAKE_HOST_PYTHON = """#!{python}

@@ -74,5 +74,34 @@ def test_expected_artifacts_for_the_host() -> None:
         "game_with_pyo3-1.0.0.tar.gz",
         "game_with_pyo3-1.0.0-cp310-abi3-manylinux2014_x86_64.manylinux_2_17_x86_64.whl",
         "game_with_pyo3-1.0.0-cp314-cp314t-manylinux2014_x86_64.manylinux_2_17_x86_64.whl",
-        "game_with_pyo3-1.0.0-cp315-cp315t-manylinux2014_x86_64.manylinux_2_17_x86_64.whl",
+        "game_with_pyo3-1.0.0-cp315-abi3.abi3t-manylinux2014_x86_64.manylinux_2_17_x86_64.whl",
+        "game_with_pyo3-1.0.0-pp311-pypy311_pp73-manylinux2014_x86_64.manylinux_2_17_x86_64.whl",
     }
+
+
+@pytest.mark.parametrize(
+    ("python", "kind"),
+    [
+        ("3.10", "abi3"),
+        ("3.13", "abi3"),
+        ("3.14", "abi3"),
+        ("3.14t", "cp314t"),
+        ("3.15", "abi3t"),
+        ("3.15t", "abi3t"),
+        ("3.16", "abi3t"),
+        ("3.16t", "abi3t"),
+        ("pypy3.11", "pypy311"),
+        ("pypy3.11-pp80", None),
+        ("3.13t", None),
+        ("3.9", None),
+    ],
+)
+def test_which_wheel_each_interpreter_picks(python: str, kind: str | None) -> None:
+    """packaging's tag order over a row's wheels: 3.10-3.14 take abi3, 3.14t cp314t,
+    3.15 and later (GIL or free-threaded) abi3t, PyPy 7.3 the pp73 wheel; Debian's PyPy
+    8 (pp80) and 3.13t have none and build from the sdist."""
+    import tags
+
+    host = pipeline.host_target(pipeline.load_targets())
+    chosen = tags.picks(python, host.platform, host.wheel_names("1.0.0"))
+    assert (pipeline.kind_of(chosen) if chosen else None) == kind

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pipeline
 import pytest
+import tags
 import testdeps
 
 TARGETS = pipeline.load_targets()
@@ -111,7 +112,7 @@ def _lock_with_native_pytest_timeout() -> testdeps.Lock:
     ],
 )
 def test_installer_platforms(tag: str, expected: set[str], absent: set[str]) -> None:
-    platforms = set(testdeps.installer_platforms(tag))
+    platforms = set(tags.installer_platforms(tag))
     assert expected <= platforms
     assert not (absent & platforms)
 
