@@ -423,3 +423,35 @@ def test_a_new_manifest_row_fails_the_contract_until_the_workflow_has_it(
     for contract in (test_build_matrix_is_the_manifest, test_every_built_wheel_is_tested):
         with pytest.raises(AssertionError, match="linux-riscv64"):
             contract(release, [*targets, riscv64])
+
+
+def test_maturin_action_builds_what_build_py_would(
+    release: dict[str, Any], targets: list[pipeline.Target]
+) -> None:
+    """The musllinux rows' maturin-action steps pass build.py's arguments for each kind."""
+    import shlex
+
+    import build
+
+    steps = [s for s in release["jobs"]["build"]["steps"] if "maturin-action" in s.get("uses", "")]
+    for row in matrix(release["jobs"]["build"]):
+        if row.get("builder") != "maturin-action":
+            continue
+        target = next(t for t in targets if t.id == row["id"])
+        assert row["target"] == target.rust
+        passed = sorted(
+            " ".join(
+                [
+                    *shlex.split(s["with"]["args"].replace("--out dist", "")),
+                    "--target",
+                    row["target"],
+                ]
+            )
+            for s in steps
+        )
+        expected = sorted(
+            " ".join(build.maturin_args(target, abi, "native")) for abi in target.abis
+        )
+        assert sorted(sorted(p.split()) for p in passed) == sorted(
+            sorted(e.split()) for e in expected
+        )
