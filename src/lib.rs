@@ -14,7 +14,7 @@ mod _core {
     #[pymodule_export]
     use crate::bindings::dice::{_restore_roller, Roller, roll_dice};
     #[pymodule_export]
-    use crate::bindings::duel::{DuelStats, simulate_duel};
+    use crate::bindings::duel::{_simulate_duel_panicking_at, DuelStats, simulate_duel};
     #[pymodule_export]
     use crate::bindings::error::NotationError;
     #[pymodule_export]

@@ -6,6 +6,7 @@ import time
 
 import pytest
 from game_with_pyo3 import dnd
+from isolated import run_isolated
 
 
 def pair() -> tuple[dnd.Character, dnd.Character]:
@@ -114,3 +115,55 @@ def test_fallen_or_wrong_combatants() -> None:
         dnd.simulate_duel(a, b)
     with pytest.raises(TypeError):
         dnd.simulate_duel(a, "Rogue")  # type: ignore[arg-type]
+
+
+@pytest.mark.subprocess
+def test_ctrl_c_cancels_a_duel_with_keyboard_interrupt() -> None:
+    out = run_isolated(
+        """
+        import _thread, threading, time
+
+        from game_with_pyo3 import dnd
+
+        wall = dnd.Character("Wall", 10_000, 1, 1)  # duels that last thousands of rounds
+        threading.Timer(0.5, _thread.interrupt_main).start()  # Ctrl-C, on every platform
+        start = time.perf_counter()
+        try:
+            dnd.simulate_duel(wall, wall, trials=100_000_000, seed=1, threads=2)
+        except KeyboardInterrupt:
+            print("KeyboardInterrupt", time.perf_counter() - start)
+        """,
+        timeout=120,
+    )
+    name, seconds = out.split()
+    assert name == "KeyboardInterrupt"
+    assert float(seconds) < 30
+
+
+@pytest.mark.subprocess
+def test_a_panicking_worker_is_reported_as_a_bug_not_a_cancellation() -> None:
+    # _simulate_duel_panicking_at is a test-only hook in the native module: the same
+    # path as simulate_duel, with a worker that panics just before the given trial.
+    out = run_isolated(
+        """
+        import time
+
+        from game_with_pyo3 import _core, dnd
+
+        wall = dnd.Character("Wall", 10_000, 1, 1)
+        start = time.perf_counter()
+        try:
+            _core._simulate_duel_panicking_at(
+                wall, wall, panic_at=1_000, trials=100_000_000, threads=2
+            )
+        except RuntimeError as err:
+            print(f"{time.perf_counter() - start}|{err}")
+        """,
+        timeout=120,
+    )
+    seconds, message = out.strip().split("|")
+    assert message == (
+        "internal error in game_with_pyo3 (a bug; please report it): "
+        "a duel worker panicked: test-only fault injected at trial 1000"
+    )
+    assert float(seconds) < 30, "the other workers kept going after one panicked"

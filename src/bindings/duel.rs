@@ -81,7 +81,9 @@ impl DuelStats {
 /// then a coin flip), then attack in turn (see ``Character``) until one falls. Runs
 /// without holding the interpreter, in parallel over ``threads`` threads (default:
 /// available cores, at most 256). The same ``seed`` gives the same result for any
-/// thread count. ``trials`` is ``1..=100_000_000``; Ctrl-C interrupts a long run.
+/// thread count. ``trials`` is ``1..=100_000_000``; Ctrl-C interrupts a long run
+/// (``KeyboardInterrupt``). A bug inside a worker thread (a Rust panic) raises
+/// ``RuntimeError`` saying an internal error happened, never a cancellation.
 #[pyfunction]
 #[pyo3(signature = (a, b, *, trials = 10_000, seed = None, threads = None))]
 pub fn simulate_duel(
@@ -92,14 +94,43 @@ pub fn simulate_duel(
     seed: Option<u64>,
     threads: Option<i64>,
 ) -> PyResult<DuelStats> {
+    run(py, a, b, trials, seed, threads, &|_| {})
+}
+
+/// Test-only, not part of the API: ``simulate_duel`` with a worker that panics just
+/// before trial ``panic_at``, so the tests can check how a bug inside a worker is
+/// reported. It lives in release builds because the tests run against the released
+/// wheel; it is absent from ``dnd`` and from the stub.
+#[pyfunction]
+#[pyo3(signature = (a, b, *, panic_at, trials = 10_000, threads = None))]
+pub fn _simulate_duel_panicking_at(
+    py: Python<'_>,
+    a: &Bound<'_, PyCharacter>,
+    b: &Bound<'_, PyCharacter>,
+    panic_at: u64,
+    trials: i64,
+    threads: Option<i64>,
+) -> PyResult<DuelStats> {
+    let fault = move |trial: u64| {
+        assert!(
+            trial != panic_at,
+            "test-only fault injected at trial {trial}"
+        );
+    };
+    run(py, a, b, trials, Some(0), threads, &fault)
+}
+
+fn run(
+    py: Python<'_>,
+    a: &Bound<'_, PyCharacter>,
+    b: &Bound<'_, PyCharacter>,
+    trials: i64,
+    seed: Option<u64>,
+    threads: Option<i64>,
+    before_trial: &(dyn Fn(u64) + Sync),
+) -> PyResult<DuelStats> {
     let a = a.get().snapshot(py);
     let b = b.get().snapshot(py);
-    let threads = threads.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map_or(1, |n| i64::try_from(n.get()).unwrap_or(1))
-            .min(duel::MAX_THREADS)
-    });
-    duel::check_duel(&a, &b, trials, threads)?;
     let seed = seed.unwrap_or_else(dice::entropy_seed);
     let mut interrupted: Option<PyErr> = None;
     let result = py.detach(|| {
@@ -112,9 +143,10 @@ pub fn simulate_duel(
                 true
             }
         };
-        duel::simulate_duel(&a, &b, trials, seed, threads, &mut poll)
+        duel::simulate_duel_with_hook(&a, &b, trials, seed, threads, &mut poll, before_trial)
     });
     match (result, interrupted) {
+        // Ctrl-C: the exception the signal handler raised (KeyboardInterrupt), as is.
         (Err(Error::Cancelled), Some(err)) => Err(err),
         (result, _) => {
             let stats = result?;

@@ -1,6 +1,6 @@
 //! The one place where engine errors become Python exceptions.
 
-use pyo3::exceptions::{PyOverflowError, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyOverflowError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::engine::error::Error;
@@ -26,7 +26,12 @@ impl From<Error> for PyErr {
                 err
             }),
             Error::Overflow { .. } => PyOverflowError::new_err(message),
-            Error::Cancelled => PyRuntimeError::new_err(message),
+            // Only a signal check cancels, and `bindings::duel` re-raises the exception
+            // the signal handler raised; this is the fallback if a handler raised none.
+            Error::Cancelled => PyKeyboardInterrupt::new_err(message),
+            // A bug (a worker panicked): an ordinary exception that says so, not
+            // PyO3's PanicException, a BaseException that `except Exception` misses.
+            Error::Internal { .. } => PyRuntimeError::new_err(message),
         }
     }
 }

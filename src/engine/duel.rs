@@ -3,7 +3,9 @@
 //! Trial `i` draws from `DiceRng::for_task(seed, i)`, so which thread runs it does
 //! not matter: the same seed gives the same statistics for any thread count.
 
+use std::any::Any;
 use std::collections::BTreeMap;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
@@ -96,12 +98,14 @@ fn run_range(
     seed: u64,
     range: std::ops::Range<u64>,
     cancel: &AtomicBool,
+    before_trial: &(dyn Fn(u64) + Sync),
 ) -> Option<DuelStats> {
     let mut stats = DuelStats::default();
     for trial in range {
         if trial % CANCEL_CHECK_EVERY == 0 && cancel.load(Ordering::Relaxed) {
             return None;
         }
+        before_trial(trial);
         let (a_won, rounds) = duel_once(a, b, &mut DiceRng::for_task(seed, trial));
         stats.trials += 1;
         if a_won {
@@ -115,8 +119,16 @@ fn run_range(
     Some(stats)
 }
 
+/// The thread count used when the caller does not choose one: the available cores,
+/// at most `MAX_THREADS`.
+fn default_threads() -> i64 {
+    thread::available_parallelism()
+        .map_or(1, |n| i64::try_from(n.get()).unwrap_or(1))
+        .min(MAX_THREADS)
+}
+
 /// Validate duel arguments; returns `(trials, threads)`.
-pub fn check_duel(a: &Character, b: &Character, trials: i64, threads: i64) -> Result<(u64, usize)> {
+fn check_duel(a: &Character, b: &Character, trials: i64, threads: i64) -> Result<(u64, usize)> {
     if !(1..=MAX_TRIALS).contains(&trials) {
         return Err(Error::out_of_range(
             "trials",
@@ -139,31 +151,66 @@ pub fn check_duel(a: &Character, b: &Character, trials: i64, threads: i64) -> Re
     Ok((trials as u64, threads as usize))
 }
 
-/// Run `trials` duels between copies of `a` and `b` on `threads` threads.
+fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a duel worker panicked")
+}
+
+/// Run `trials` duels between copies of `a` and `b` on `threads` threads (default:
+/// the available cores, at most `MAX_THREADS`).
 ///
 /// `poll` is called from the calling thread about every 20 ms while workers run;
-/// returning `true` cancels the simulation (`Error::Cancelled`).
+/// returning `true` cancels the simulation (`Error::Cancelled`). A worker that panics
+/// (a bug) stops the others and makes the result `Error::Internal`, never a
+/// cancellation.
 pub fn simulate_duel(
     a: &Character,
     b: &Character,
     trials: i64,
     seed: u64,
-    threads: i64,
+    threads: Option<i64>,
     poll: &mut dyn FnMut() -> bool,
 ) -> Result<DuelStats> {
+    simulate_duel_with_hook(a, b, trials, seed, threads, poll, &|_| {})
+}
+
+/// [`simulate_duel`], calling `before_trial(i)` in the worker thread before trial `i`.
+/// Only tests use the hook: it is how they make a worker panic.
+pub fn simulate_duel_with_hook(
+    a: &Character,
+    b: &Character,
+    trials: i64,
+    seed: u64,
+    threads: Option<i64>,
+    poll: &mut dyn FnMut() -> bool,
+    before_trial: &(dyn Fn(u64) + Sync),
+) -> Result<DuelStats> {
+    let threads = threads.unwrap_or_else(default_threads);
     let (trials, threads) = check_duel(a, b, trials, threads)?;
     let workers = threads.min(usize::try_from(trials).unwrap_or(usize::MAX));
     let cancel = AtomicBool::new(false);
+    let mut cancelled_by_poll = false;
     let finished = AtomicUsize::new(0);
     let caller = thread::current();
     let per_worker = trials.div_ceil(workers as u64);
-    let results: Vec<Option<DuelStats>> = thread::scope(|scope| {
+    let results: Vec<thread::Result<Option<DuelStats>>> = thread::scope(|scope| {
         let handles: Vec<_> = (0..workers as u64)
             .map(|w| {
                 let range = (w * per_worker).min(trials)..((w + 1) * per_worker).min(trials);
                 let (cancel, finished, caller) = (&cancel, &finished, &caller);
                 scope.spawn(move || {
-                    let out = run_range(a, b, seed, range, cancel);
+                    // Caught here, not at `join`, so a panicking worker still counts
+                    // as finished (the loop below waits for every worker) and stops
+                    // the others at once.
+                    let out = panic::catch_unwind(AssertUnwindSafe(|| {
+                        run_range(a, b, seed, range, cancel, before_trial)
+                    }));
+                    if out.is_err() {
+                        cancel.store(true, Ordering::Relaxed);
+                    }
                     finished.fetch_add(1, Ordering::Release);
                     caller.unpark();
                     out
@@ -173,20 +220,30 @@ pub fn simulate_duel(
         while finished.load(Ordering::Acquire) < workers {
             thread::park_timeout(POLL_INTERVAL);
             if !cancel.load(Ordering::Relaxed) && poll() {
+                cancelled_by_poll = true;
                 cancel.store(true, Ordering::Relaxed);
             }
         }
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or(None))
+            .map(|h| h.join().unwrap_or_else(Err))
             .collect()
     });
-    if cancel.load(Ordering::Relaxed) {
-        return Err(Error::Cancelled);
-    }
     let mut total = DuelStats::default();
+    let mut stopped = false;
     for part in results {
-        total.merge(part.ok_or(Error::Cancelled)?);
+        match part {
+            Err(payload) => {
+                return Err(Error::Internal {
+                    message: format!("a duel worker panicked: {}", panic_message(&*payload)),
+                });
+            }
+            Ok(Some(stats)) => total.merge(stats),
+            Ok(None) => stopped = true,
+        }
+    }
+    if cancelled_by_poll || stopped {
+        return Err(Error::Cancelled);
     }
     Ok(total)
 }
@@ -205,8 +262,8 @@ mod tests {
     #[test]
     fn same_seed_same_result_for_any_thread_count() {
         let (a, b) = pair();
-        let one = simulate_duel(&a, &b, 2_001, 9, 1, &mut || false).unwrap();
-        for threads in [2, 3, 7, 64] {
+        let one = simulate_duel(&a, &b, 2_001, 9, Some(1), &mut || false).unwrap();
+        for threads in [Some(2), Some(3), Some(7), Some(64), None] {
             assert_eq!(
                 simulate_duel(&a, &b, 2_001, 9, threads, &mut || false).unwrap(),
                 one
@@ -215,7 +272,7 @@ mod tests {
         assert_eq!(one.wins_a + one.wins_b, 2_001);
         assert_eq!(one.rounds.values().sum::<u64>(), 2_001);
         assert_ne!(
-            simulate_duel(&a, &b, 2_001, 10, 2, &mut || false).unwrap(),
+            simulate_duel(&a, &b, 2_001, 10, Some(2), &mut || false).unwrap(),
             one
         );
     }
@@ -224,7 +281,7 @@ mod tests {
     fn stronger_fighter_usually_wins() {
         let strong = Character::new("Ogre", 200, [20, 10, 10, 10, 10, 10]).unwrap();
         let weak = Character::new("Kobold", 5, [6, 10, 10, 10, 10, 10]).unwrap();
-        let stats = simulate_duel(&strong, &weak, 500, 1, 2, &mut || false).unwrap();
+        let stats = simulate_duel(&strong, &weak, 500, 1, Some(2), &mut || false).unwrap();
         assert!(stats.wins_a > 490, "{stats:?}");
     }
 
@@ -232,8 +289,24 @@ mod tests {
     fn cancel_stops_the_workers() {
         let slow = Character::new("Wall", 10_000, [1, 1, 10, 10, 10, 10]).unwrap();
         let start = std::time::Instant::now();
-        let result = simulate_duel(&slow, &slow, MAX_TRIALS, 0, 2, &mut || true);
+        let result = simulate_duel(&slow, &slow, MAX_TRIALS, 0, Some(2), &mut || true);
         assert_eq!(result, Err(Error::Cancelled));
+        assert!(start.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn a_panicking_worker_is_an_internal_error_and_stops_the_others() {
+        let slow = Character::new("Wall", 10_000, [1, 1, 10, 10, 10, 10]).unwrap();
+        let start = std::time::Instant::now();
+        let fault = |trial: u64| assert!(trial != 3, "injected fault at trial {trial}");
+        let result =
+            simulate_duel_with_hook(&slow, &slow, MAX_TRIALS, 0, Some(2), &mut || false, &fault);
+        match result {
+            Err(Error::Internal { message }) => {
+                assert!(message.contains("injected fault at trial 3"), "{message}");
+            }
+            other => panic!("a panicking worker gave {other:?}"),
+        }
         assert!(start.elapsed() < Duration::from_secs(10));
     }
 
@@ -273,8 +346,8 @@ mod properties {
         fn thread_count_never_changes_the_result(seed: u64, trials in 1i64..400, threads in 2i64..9, health in 1i64..40) {
             let a = Character::new("A", health, [14, 12, 10, 10, 10, 10]).unwrap();
             let b = Character::new("B", 20, [12, 15, 10, 10, 10, 10]).unwrap();
-            let one = simulate_duel(&a, &b, trials, seed, 1, &mut || false).unwrap();
-            let many = simulate_duel(&a, &b, trials, seed, threads, &mut || false).unwrap();
+            let one = simulate_duel(&a, &b, trials, seed, Some(1), &mut || false).unwrap();
+            let many = simulate_duel(&a, &b, trials, seed, Some(threads), &mut || false).unwrap();
             prop_assert_eq!(one.wins_a + one.wins_b, trials as u64);
             prop_assert_eq!(one, many);
         }

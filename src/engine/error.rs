@@ -21,6 +21,9 @@ pub enum Error {
     NegativeInput,
     /// A long computation was asked to stop before it finished.
     Cancelled,
+    /// A bug: something the engine guarantees cannot happen did (e.g. a worker thread
+    /// panicked). Never a problem with the caller's input.
+    Internal { message: String },
 }
 
 impl Error {
@@ -49,6 +52,10 @@ impl fmt::Display for Error {
             Self::Overflow { message } | Self::InvalidState { message } => f.write_str(message),
             Self::NegativeInput => f.write_str("Input contains negative numbers"),
             Self::Cancelled => f.write_str("the computation was cancelled"),
+            Self::Internal { message } => write!(
+                f,
+                "internal error in game_with_pyo3 (a bug; please report it): {message}"
+            ),
         }
     }
 }
