@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -50,8 +49,11 @@ def hammer(work: Callable[[int], object], threads: int = THREADS) -> None:
 @pytest.mark.parametrize("cls", [pycool.FrozenCounter, pycool.LockCounter])
 def test_counters_lose_no_update(cls: type[pycool.FrozenCounter]) -> None:
     counter = cls()
-    hammer(lambda _: [counter.increment() for _ in range(5_000)])
+    returned: list[list[int]] = [[] for _ in range(THREADS)]
+    hammer(lambda i: returned[i].extend(counter.increment() for _ in range(5_000)))
     assert counter.get() == THREADS * 5_000
+    # Each increment saw its own new value: no two threads got the same one.
+    assert sorted(v for chunk in returned for v in chunk) == list(range(1, THREADS * 5_000 + 1))
 
 
 def test_lazy_config_initialises_once() -> None:
@@ -66,19 +68,25 @@ def test_lazy_config_initialises_once() -> None:
 def test_point_moves_are_atomic() -> None:
     p = pycool.Point(0, 0)
     torn: list[tuple[float, float]] = []
+    readings = 0
 
     def work(index: int) -> None:
+        nonlocal readings
         for _ in range(2_000):
             if index % 2:
                 pycool.move_point(p, 1, 1)
-            else:
-                x, y = p.x, p.y
-                if y > x:  # y is read after x, so it can only be ahead
-                    continue
-                if x - y > 0:
-                    torn.append((x, y))
+                continue
+            x, y = p.__getnewargs__()  # both coordinates under one lock
+            if x != y:
+                torn.append((x, y))
+            x, y = p.x, p.y  # two reads: y is read later, so it can only be ahead
+            if y < x:
+                torn.append((x, y))
+            readings += 1
 
     hammer(work)
+    assert torn == [], f"readers saw half of a move: {torn[:5]}"
+    assert readings == (THREADS // 2) * 2_000
     assert p.x == p.y == (THREADS // 2) * 2_000
 
 
@@ -94,20 +102,28 @@ def test_roller_shared_between_threads_gives_one_stream() -> None:
 def test_mutual_attacks_never_deadlock_or_lose_damage() -> None:
     fighters = [dnd.Character(f"F{i}", 10_000, 14, 10) for i in range(4)]
     dealt = [0] * THREADS
+    refused = [0] * THREADS
     roller = dnd.Roller(1)
 
     def work(index: int) -> None:
         me = fighters[index % 4]
         for turn in range(300):
             other = fighters[(index + 1 + turn) % 4]
+            shared = roller if turn % 2 else None
             if other is me:
+                with pytest.raises(ValueError, match="itself"):
+                    me.attack(me, roller=shared)
+                refused[index] += 1
                 continue
-            with contextlib.suppress(ValueError):  # someone fell; nothing was applied
-                dealt[index] += me.attack(other, roller=roller if turn % 2 else None).damage
+            # Few enough attacks that nobody falls: every attack must go through.
+            dealt[index] += me.attack(other, roller=shared).damage
 
     hammer(work)
+    assert all(f.is_alive for f in fighters)
     lost = sum(10_000 - f.health for f in fighters)
     assert lost == sum(dealt)
+    assert lost > 0
+    assert sum(refused) == THREADS * 300 // 4
 
 
 def test_heal_and_damage_race() -> None:
