@@ -8,6 +8,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import tomllib
 
@@ -97,6 +98,8 @@ class Target:
     ci_test_image: str | None = None
     qemu: str | None = None
     qemu_user: str | None = None
+    qemu_suite: str | None = None
+    qemu_python: str | None = None
     ci_builder: str = "build.py"
     ci_build_image: str | None = None
     ci_test_releases: tuple[str, ...] = ()
@@ -170,6 +173,14 @@ def artifact_version(filename: str) -> str:
     if filename.endswith(".tar.gz"):
         return str(parse_sdist_filename(filename)[1])
     raise PipelineError(f"{filename}: not a wheel or an sdist")
+
+
+def load_debian_roots(path: Path = MANIFEST) -> list[dict[str, Any]]:
+    """The manifest's native Debian roots: suite, arch and the CPython versions."""
+    roots: list[dict[str, Any]] = tomllib.loads(path.read_text(encoding="utf-8")).get(
+        "debian_root", []
+    )
+    return roots
 
 
 def target_of(filename: str, targets: list[Target]) -> Target | None:

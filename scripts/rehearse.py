@@ -271,7 +271,7 @@ def run(args: argparse.Namespace) -> Rehearsal:
     report.gates = gated.checks
     if gated.problems:
         raise StageFailed("gate", "; ".join(gated.problems))
-    suite_args = [str(dist), *(["--qemu"] if args.all_platforms else [])]
+    suite_args = [str(dist), *(["--debian-roots"] if args.all_platforms else [])]
     outcomes = report.stage("test", lambda: suite.execute(suite.parser().parse_args(suite_args)))
     failures = [f"{o.wheel} on {', '.join(o.failed)}" for o in outcomes if o.failed]
     for o in outcomes:

@@ -2,7 +2,7 @@
 """Test stage: run the test suite against every wheel, on every interpreter that can
 install it, each in a fresh venv with the wheel alone (no source tree on sys.path).
 
-    suite.py DIST [--python PATH ...] [--python-glob PATTERN ...] [--qemu]
+    suite.py DIST [--python PATH ...] [--python-glob PATTERN ...] [--debian-roots]
              [--require-all] [--parallel-threads N] [--log-dir DIR]
 
 Interpreters: see scripts/interpreters.py. Test dependencies are installed from wheels
@@ -10,8 +10,9 @@ only, pinned and hash-checked from uv.lock (scripts/testdeps.py); an optional on
 without a wheel for the cell is left out and its tests skip with the reason shown.
 Free-threaded wheels run the suite a second time under pytest-run-parallel.
 `--require-all` (CI) fails unless every wheel ran on every interpreter its manifest row
-lists in `ci_test_pythons` that can install it. `--qemu` also runs foreign-architecture
-Linux abi3 wheels inside minimal Debian roots (scripts/qemu_root.py). A wheel nothing
+lists in `ci_test_pythons` that picks it. `--debian-roots` also runs the wheels on
+Debian's interpreters in minimal roots (scripts/debian_root.py): the x86_64 wheels on
+sid's CPython 3.13-3.15, foreign-architecture wheels under qemu-user. A wheel nothing
 here can run is reported "built and gated, not run here" — never counted as tested.
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -34,11 +36,11 @@ from pipeline import (
     ROOT,
     PipelineError,
     Target,
-    is_free_threaded,
     load_targets,
     target_of,
     tool_env,
 )
+from tags import accepts
 
 
 @dataclass
@@ -185,7 +187,7 @@ def run(
     dist: Path,
     pythons: list[str],
     *,
-    qemu: bool = False,
+    debian_roots: bool = False,
     parallel_threads: int = 4,
     log_dir: Path | None = None,
     patterns: tuple[str, ...] = (),
@@ -229,21 +231,33 @@ def run(
             )
             if p not in outcome.passed + outcome.failed
         ]
-        untested = not outcome.passed and not outcome.failed
-        # qemu roots carry Debian's GIL python3 only: abi3 wheels run there.
-        emulated = qemu and target is not None and target.qemu is not None
-        if emulated and untested and not is_free_threaded(wheel.name):
-            from qemu_root import run_wheel_under_qemu
-
-            assert target is not None
-            label, ok = run_wheel_under_qemu(wheel, target, log_dir)
-            (outcome.passed if ok else outcome.failed).append(label)
+        if debian_roots and target is not None and wheel.name not in builder:
+            for label, ok in run_in_debian_roots(wheel, target, log_dir):
+                (outcome.passed if ok else outcome.failed).append(label)
         if not outcome.passed and not outcome.failed:
             outcome.note = "built and gated, not run here"
         else:
             outcome.note = f"{time.monotonic() - start:.0f}s"
         outcomes.append(outcome)
     return outcomes
+
+
+def run_in_debian_roots(wheel: Path, target: Target, log_dir: Path) -> list[tuple[str, bool]]:
+    """The wheel on Debian's interpreters (scripts/debian_root.py): a foreign row's wheels
+    under qemu-user on its root's python; an x86_64 row's on every CPython of the native
+    roots that can install it (not only those that would pick it: abi3 on 3.15 too)."""
+    import debian_root
+
+    runs: list[tuple[debian_root.Root, str]] = []
+    if target.qemu is not None and target.qemu_python is not None:
+        runs.append((debian_root.foreign_root(target), target.qemu_python))
+    elif runs_on(target, sys.platform, platform.machine().lower(), 64, "glibc"):
+        runs += [(root, p) for root, pythons in debian_root.native_roots() for p in pythons]
+    return [
+        debian_root.run_suite_in_root(wheel, target, root, python, log_dir)
+        for root, python in runs
+        if accepts(python, target.platform, wheel.name)
+    ]
 
 
 def parser() -> argparse.ArgumentParser:
@@ -259,7 +273,11 @@ def parser() -> argparse.ArgumentParser:
         dest="patterns",
         help="interpreters by pattern, e.g. '/opt/python/cp31*/bin/python'",
     )
-    parser.add_argument("--qemu", action="store_true")
+    parser.add_argument(
+        "--debian-roots",
+        action="store_true",
+        help="also run in Debian roots: native CPython 3.13-3.15, foreign arches under qemu",
+    )
     parser.add_argument("--parallel-threads", type=int, default=4)
     parser.add_argument("--log-dir", type=Path)
     parser.add_argument(
@@ -282,7 +300,7 @@ def execute(args: argparse.Namespace) -> list[WheelOutcome]:
     return run(
         args.dist,
         args.pythons,
-        qemu=args.qemu,
+        debian_roots=args.debian_roots,
         parallel_threads=args.parallel_threads,
         log_dir=args.log_dir,
         patterns=tuple(args.patterns),

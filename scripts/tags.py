@@ -76,3 +76,9 @@ def picks(label: str, platform_tag: str, wheels: Iterable[str]) -> str | None:
         if ranks and (best is None or min(ranks) < best[0]):
             best = (min(ranks), wheel)
     return best[1] if best else None
+
+
+def accepts(label: str, platform_tag: str, wheel: str) -> bool:
+    """Whether the interpreter can install the wheel at all (picked or not)."""
+    accepted = set(interpreter_tags(label, platform_tag))
+    return any(str(t) in accepted for t in parse_wheel_filename(wheel)[3])

@@ -73,22 +73,35 @@ def test_foreign_architecture_wheel_runs_under_qemu(
     import shutil
 
     import build
+    import debian_root
     import pipeline
-    import suite
     import versioning
 
     dist = tmp_path / "dist"
     dist.mkdir()
     host_abi3 = next(rehearsal[0].glob("*-cp310-abi3-manylinux*_x86_64.whl"))
-    shutil.copy2(host_abi3, dist)
+    shutil.copy2(host_abi3, dist)  # the seeded results are compared with this one
     aarch64 = next(t for t in pipeline.load_targets() if t.id == "linux-aarch64")
     report = build.BuildReport(out=dist, version=versioning.project_version())
     build.build_target(dataclasses.replace(aarch64, abis=("abi3",)), dist, report)
-    assert len(report.built) == 1
-    outcomes = {o.wheel: o for o in suite.run(dist, [], qemu=True)}
-    foreign = outcomes[report.built[0]]
-    assert foreign.failed == []
-    assert foreign.passed == ["qemu aarch64 (Debian python3.11; subprocess tests deselected)"]
+    (wheel,) = report.built
+    root = debian_root.foreign_root(aarch64)
+    label, ok = debian_root.run_suite_in_root(dist / wheel, aarch64, root, "3.11", tmp_path)
+    assert ok, (tmp_path / f"{Path(wheel).stem}-debian-bookworm-arm64-3.11.log").read_text()
+    assert label == "3.11 (Debian bookworm, qemu aarch64, venv; subprocess tests deselected)"
+
+
+@pytest.mark.slow
+def test_abi3t_wheel_passes_on_debian_cpython_3_15(rehearsal: tuple[Path, str]) -> None:
+    """The cp315-abi3.abi3t wheel in a fresh venv of Debian sid's CPython 3.15 (a GIL
+    build; the free-threaded side runs in CI), the full suite."""
+    import pipeline
+    import suite
+
+    host = pipeline.host_target(pipeline.load_targets())
+    wheel = next(rehearsal[0].glob("*-cp315-abi3.abi3t-manylinux*_x86_64.whl"))
+    results = suite.run_in_debian_roots(wheel, host, rehearsal[0])
+    assert results == [("3.15 (Debian sid, venv)", True)]
 
 
 @pytest.mark.slow

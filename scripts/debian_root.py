@@ -1,0 +1,322 @@
+"""Run the test suite on Debian's interpreters without Docker: native x86_64 roots for
+CPython versions this machine lacks (sid: 3.13, 3.14, 3.15), and foreign-architecture
+roots under qemu-user.
+
+A minimal Debian root per (suite, architecture) — debootstrap; for foreign
+architectures `--foreign` with the downloaded .debs unpacked on the host, because the
+second stage cannot run without binfmt_misc — cached in
+~/.cache/game-with-pyo3/debian/SUITE-ARCH. Making and entering a root needs root: as a
+normal user (GitHub's runners) this goes through password-less sudo.
+
+Each run is a fresh venv inside the root (`python3.X -m venv --without-pip`) into which
+the host's pip installs the wheel and the cell's pinned, hash-checked test dependencies
+for the root's platform and Python (scripts/testdeps.py); pytest then runs with the
+venv's interpreter. Under qemu-user, tests marked `subprocess` are deselected: qemu
+cannot start `sys.executable` again without a binfmt_misc registration (said in the
+result). Foreign roots also compare their seeded results with the x86_64 wheel's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import tags
+import testdeps
+from pipeline import ROOT, PipelineError, Target, load_debian_roots, tool_env
+
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "game-with-pyo3" / "debian"
+MIRROR = "http://deb.debian.org/debian"
+
+
+@dataclass(frozen=True)
+class Root:
+    """A Debian root: its suite and architecture, the packages it holds, its emulator."""
+
+    suite: str
+    arch: str
+    packages: tuple[str, ...]
+    qemu_user: str | None = None
+
+    @property
+    def path(self) -> Path:
+        return CACHE / f"{self.suite}-{self.arch}"
+
+    @property
+    def emulator(self) -> list[str]:
+        return [f"/usr/bin/qemu-{self.qemu_user}-static"] if self.qemu_user else []
+
+
+def foreign_root(target: Target) -> Root:
+    if target.qemu is None or target.qemu_suite is None:
+        raise PipelineError(f"{target.id} has no Debian architecture (qemu) in the manifest")
+    python = f"python{target.qemu_python}"
+    return Root(target.qemu_suite, target.qemu, (python, f"lib{python}-stdlib"), target.qemu_user)
+
+
+def privileged(cmd: list[str]) -> list[str]:
+    """`cmd` as root: directly when we are root, else through password-less sudo (as on
+    GitHub's runners). Debian roots need root for debootstrap and chroot."""
+    if os.geteuid() == 0:
+        return cmd
+    sudo = shutil.which("sudo")
+    if sudo:
+        probe = subprocess.run([sudo, "-n", "true"], capture_output=True, check=False)
+        if probe.returncode == 0:
+            return [sudo, "-n", *cmd]
+    raise PipelineError("Debian roots need root for chroot: run as root or with password-less sudo")
+
+
+def have_privileges() -> bool:
+    try:
+        privileged(["true"])
+    except PipelineError:
+        return False
+    return True
+
+
+SEEDED_PROBE = """
+import json
+from game_with_pyo3 import dnd
+a = dnd.Character("A", 40, 15, 13)
+b = dnd.Character("B", 35, 12, 16)
+stats = dnd.simulate_duel(a, b, trials=3000, seed=2026, threads=2)
+print(json.dumps({
+    "dice": dnd.roll_dice(64, 2**31 - 1, seed=7),
+    "d6": dnd.roll_dice(64, 6, seed=8),
+    "notation": dnd.roll("8d12kh5 + 4d6dl1 - 3", seed=9).dice,
+    "roller": dnd.Roller(10).roll_dice(32, 1000),
+    "duel": [stats.wins_a, stats.wins_b, sorted(stats.rounds.items())],
+}))
+"""
+
+
+def _apt_install(*packages: str) -> None:
+    if not shutil.which("apt-get"):
+        raise PipelineError(f"missing {', '.join(packages)}: install them (Debian/Ubuntu names)")
+    # A fresh machine's package lists may be empty or stale: update first.
+    subprocess.run(privileged(["apt-get", "update", "-qq"]), check=True, capture_output=True)
+    subprocess.run(
+        privileged(["apt-get", "install", "-y", "-qq", *packages]),
+        check=True,
+        capture_output=True,
+    )
+
+
+def ensure_root(root: Root) -> Path:
+    """The root, made once and cached; made as root (directly or by running this
+    module again through sudo)."""
+    if (root.path / ".ready").exists():
+        return root.path
+    if not all(shutil.which(tool) for tool in ("debootstrap", "dpkg-deb")):
+        _apt_install("debootstrap", "qemu-user-static")
+    if root.emulator and not Path(root.emulator[0]).exists():
+        _apt_install("qemu-user-static")
+    print(f"    creating a Debian {root.suite} {root.arch} root in {root.path} (once)", flush=True)
+    cmd = [
+        sys.executable,
+        __file__,
+        "make-root",
+        root.suite,
+        root.arch,
+        ",".join(root.packages),
+        str(root.path),
+        *root.emulator,
+    ]
+    subprocess.run(privileged(cmd), check=True)
+    return root.path
+
+
+def make_root(suite: str, arch: str, packages: str, path: Path, qemu: str | None) -> None:
+    """As root. Native: debootstrap as usual. Foreign: --foreign, then unpack the .debs
+    on the host (the second stage cannot run without binfmt_misc) and add the emulator."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    foreign = ["--foreign"] if qemu else []
+    subprocess.run(
+        [
+            "debootstrap",
+            *foreign,
+            f"--arch={arch}",
+            "--variant=minbase",
+            f"--include={packages}",
+            suite,
+            str(path),
+            MIRROR,
+        ],
+        check=True,
+        capture_output=True,
+    )
+    if qemu:
+        for deb in sorted((path / "var/cache/apt/archives").glob("*.deb")):
+            with subprocess.Popen(
+                ["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE
+            ) as unpack:
+                subprocess.run(
+                    ["tar", "--keep-directory-symlink", "-x", "-C", str(path)],
+                    stdin=unpack.stdout,
+                    check=True,
+                )
+        proc = path / "proc"
+        if proc.is_symlink():
+            proc.unlink()
+        proc.mkdir(exist_ok=True)
+        shutil.copy2(qemu, path / "usr/bin" / Path(qemu).name)
+    (path / "tmp").chmod(0o1777)
+    (path / ".ready").write_text("ok")
+
+
+def in_root(root: Root, work: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run a program of the root (path inside it), with a clean environment."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": f"/{work.relative_to(root.path)}",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "LANG": "C.UTF-8",
+    }
+    chroot = shutil.which("chroot") or "/usr/sbin/chroot"
+    cmd = ["env", "-i", *(f"{k}={v}" for k, v in env.items()), chroot, str(root.path)]
+    return subprocess.run(
+        privileged([*cmd, *root.emulator, *args]),
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=work,
+    )
+
+
+def _venv(root: Root, work: Path, python: str, target: Target, wheel: Path) -> str:
+    """A fresh venv in the root with the wheel and the cell's test dependencies; returns
+    its interpreter's path inside the root."""
+    inside = f"/{work.relative_to(root.path)}"
+    made = in_root(
+        root, work, f"/usr/bin/python{python}", "-m", "venv", "--without-pip", f"{inside}/venv"
+    )
+    if made.returncode != 0:
+        raise PipelineError(f"venv in the {root.suite} {root.arch} root: {made.stderr.strip()}")
+    site = work / "venv" / "lib" / f"python{python}" / "site-packages"
+    needs = testdeps.requirements(testdeps.Cell(target, python))
+    for reason in needs.skipped:
+        print(f"    {wheel.name} on Debian {root.suite} python{python}: {reason}; its tests skip")
+    reqs = work / "requirements.txt"
+    reqs.write_text(needs.requirements_text(), encoding="utf-8")
+    pip = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--only-binary=:all:",
+        "--no-deps",
+        "--upgrade",
+        *(f"--platform={p}" for p in tags.installer_platforms(target.platform)),
+        f"--python-version={python}",
+        "--implementation=cp",
+        "--target",
+        str(site),
+    ]
+    # pip checks that the wheel suits this Python and platform, as an installer would.
+    subprocess.run([*pip, "--require-hashes", "-r", str(reqs)], env=tool_env(), check=True)
+    subprocess.run([*pip, str(wheel)], env=tool_env(), check=True)
+    return f"{inside}/venv/bin/python"
+
+
+def run_suite_in_root(
+    wheel: Path, target: Target, root: Root, python: str, log_dir: Path
+) -> tuple[str, bool]:
+    """The suite against `wheel` in a fresh venv of Debian's python`python` in `root`."""
+    how = f"qemu {root.qemu_user}, " if root.qemu_user else ""
+    deselect = ["-m", "not subprocess"] if root.qemu_user else []
+    label = f"{python} (Debian {root.suite}, {how}venv" + (
+        "; subprocess tests deselected)" if deselect else ")"
+    )
+    ensure_root(root)
+    work = Path(tempfile.mkdtemp(prefix="gwp-root-", dir=root.path / "tmp"))
+    work.chmod(0o755)
+    try:
+        inside = f"/{work.relative_to(root.path)}"
+        shutil.copytree(ROOT / "tests", work / "tests")
+        shutil.copy2(ROOT / "pyproject.toml", work / "pyproject.toml")
+        venv_python = _venv(root, work, python, target, wheel)
+        result = in_root(
+            root,
+            work,
+            venv_python,
+            "-m",
+            "pytest",
+            "-c",
+            f"{inside}/pyproject.toml",
+            "--rootdir",
+            inside,
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            *deselect,
+            f"{inside}/tests",
+        )
+        log = log_dir / f"{wheel.stem}-debian-{root.suite}-{root.arch}-{python}.log"
+        log.write_text(result.stdout + result.stderr, encoding="utf-8")
+        summary = (result.stdout.strip().splitlines() or [""])[-1]
+        print(f"    {wheel.name} on {label}: {summary}", flush=True)
+        ok = result.returncode == 0
+        if root.qemu_user:
+            probe = in_root(root, work, venv_python, "-c", SEEDED_PROBE)
+            foreign = json.loads(probe.stdout) if probe.returncode == 0 else None
+            same = foreign == host_seeded_results(wheel.parent)
+            print(
+                f"    seeded results on {root.arch} "
+                f"{'match x86_64 exactly' if same else 'DIFFER from x86_64'}",
+                flush=True,
+            )
+            if not same:
+                log.write_text(log.read_text() + f"\nseeded probe: {probe.stdout}{probe.stderr}")
+                label += "; seeded results differ"
+            ok = ok and same
+        return label, ok
+    finally:
+        subprocess.run(privileged(["rm", "-rf", str(work)]), check=False)
+
+
+def native_roots() -> list[tuple[Root, tuple[str, ...]]]:
+    """The manifest's native roots and the CPython versions each provides."""
+    return [
+        (
+            Root(r["suite"], r["arch"], tuple(f"python{p}" for p in r["pythons"])),
+            tuple(r["pythons"]),
+        )
+        for r in load_debian_roots()
+    ]
+
+
+def host_seeded_results(dist: Path) -> dict[str, object]:
+    wheels = sorted(dist.glob("*-cp310-abi3-manylinux*_x86_64.whl"))
+    if not wheels:
+        raise PipelineError("no x86_64 abi3 wheel to compare seeded results with")
+    with tempfile.TemporaryDirectory(prefix="gwp-host-") as tmp:
+        with zipfile.ZipFile(wheels[0]) as archive:
+            archive.extractall(tmp)
+        out = subprocess.run(
+            [sys.executable, "-c", SEEDED_PROBE],
+            env={"PYTHONPATH": tmp},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    return json.loads(out)  # type: ignore[no-any-return]
+
+
+if __name__ == "__main__":
+    # Run through sudo by ensure_root: make-root SUITE ARCH PACKAGES PATH [QEMU]
+    if len(sys.argv) >= 6 and sys.argv[1] == "make-root":
+        suite, arch, packages, path = sys.argv[2:6]
+        make_root(suite, arch, packages, Path(path), sys.argv[6] if len(sys.argv) > 6 else None)
+    else:
+        sys.exit("usage: debian_root.py make-root SUITE ARCH PACKAGES PATH [QEMU]")
