@@ -57,8 +57,8 @@ class Root:
 def foreign_root(target: Target) -> Root:
     if target.qemu is None or target.qemu_suite is None:
         raise PipelineError(f"{target.id} has no Debian architecture (qemu) in the manifest")
-    python = f"python{target.qemu_python}"
-    return Root(target.qemu_suite, target.qemu, (python, f"lib{python}-stdlib"), target.qemu_user)
+    packages = tuple(f"python{p}" for p in target.qemu_pythons)
+    return Root(target.qemu_suite, target.qemu, packages, target.qemu_user)
 
 
 def privileged(cmd: list[str]) -> list[str]:
@@ -116,7 +116,8 @@ def ensure_root(root: Root) -> Path:
     if (root.path / ".ready").exists():
         return root.path
     if not all(shutil.which(tool) for tool in ("debootstrap", "dpkg-deb")):
-        _apt_install("debootstrap", "qemu-user-static")
+        # debian-archive-keyring: Ubuntu's debootstrap (GitHub's runners) needs it too.
+        _apt_install("debootstrap", "qemu-user-static", "debian-archive-keyring")
     if root.emulator and not Path(root.emulator[0]).exists():
         _apt_install("qemu-user-static")
     print(f"    creating a Debian {root.suite} {root.arch} root in {root.path} (once)", flush=True)

@@ -99,7 +99,7 @@ class Target:
     qemu: str | None = None
     qemu_user: str | None = None
     qemu_suite: str | None = None
-    qemu_python: str | None = None
+    qemu_pythons: tuple[str, ...] = ()
     ci_builder: str = "build.py"
     ci_build_image: str | None = None
     ci_test_releases: tuple[str, ...] = ()
@@ -115,7 +115,7 @@ def load_targets(path: Path = MANIFEST) -> list[Target]:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     targets = []
     for row in data["target"]:
-        lists = ("abis", "machines", "ci_test_pythons", "ci_test_releases")
+        lists = ("abis", "machines", "ci_test_pythons", "ci_test_releases", "qemu_pythons")
         tuples = {k: tuple(row[k]) for k in lists if k in row}
         targets.append(Target(**{**row, **tuples}))
     ids = [t.id for t in targets]
@@ -127,6 +127,11 @@ def load_targets(path: Path = MANIFEST) -> list[Target]:
                 raise PipelineError(
                     f"{target.id}: unknown abi {abi!r} (one of {list(WHEEL_KINDS)})"
                 )
+        if target.ci_test == "debian" and target.ci_test_pythons != target.qemu_pythons:
+            raise PipelineError(
+                f"{target.id}: CI tests in its Debian root: ci_test_pythons "
+                "must be the root's qemu_pythons"
+            )
         platforms_ok = all(is_pypi_platform(p) for p in target.platform.split("."))
         if target.pypi and not platforms_ok:
             raise PipelineError(

@@ -222,18 +222,17 @@ def run(
                     log_dir=log_dir,
                 )
                 (outcome.passed if ok else outcome.failed).append(interp.label)
-        outcome.missing = [
-            p
-            for p in (
-                [built_here_by(interpreters).label]
-                if wheel.name in builder
-                else expected_cells(wheel.name, target)
-            )
-            if p not in outcome.passed + outcome.failed
-        ]
         if debian_roots and target is not None and wheel.name not in builder:
             for label, ok in run_in_debian_roots(wheel, target, log_dir):
                 (outcome.passed if ok else outcome.failed).append(label)
+        # A label starts with the interpreter's spelling: "3.15 (Debian sid, venv)".
+        ran = {label.split()[0] for label in outcome.passed + outcome.failed}
+        expected = (
+            [built_here_by(interpreters).label]
+            if wheel.name in builder
+            else expected_cells(wheel.name, target)
+        )
+        outcome.missing = [p for p in expected if p not in ran]
         if not outcome.passed and not outcome.failed:
             outcome.note = "built and gated, not run here"
         else:
@@ -249,8 +248,9 @@ def run_in_debian_roots(wheel: Path, target: Target, log_dir: Path) -> list[tupl
     import debian_root
 
     runs: list[tuple[debian_root.Root, str]] = []
-    if target.qemu is not None and target.qemu_python is not None:
-        runs.append((debian_root.foreign_root(target), target.qemu_python))
+    if target.qemu is not None:
+        root = debian_root.foreign_root(target)
+        runs += [(root, python) for python in target.qemu_pythons]
     elif runs_on(target, sys.platform, platform.machine().lower(), 64, "glibc"):
         runs += [(root, p) for root, pythons in debian_root.native_roots() for p in pythons]
     return [

@@ -15,6 +15,7 @@ def test_manifest_loads_and_covers_every_platform() -> None:
         "linux-armv7",
         "linux-ppc64le",
         "linux-s390x",
+        "linux-riscv64",
         "musllinux-x86_64",
         "musllinux-aarch64",
         "macos-x86_64",

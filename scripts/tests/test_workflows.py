@@ -130,6 +130,10 @@ def test_every_built_wheel_is_tested(
     assert container == {
         t.id: (t.ci_test_runner, t.ci_test_image) for t in targets if t.ci_test == "container"
     }
+    debian = {row["id"]: row["runner"] for row in matrix(jobs["test-debian"])}
+    assert debian == {t.id: t.ci_test_runner for t in targets if t.ci_test == "debian"}
+    assert "--debian-roots" in str(jobs["test-debian"])
+    assert "--require-all" in str(jobs["test-debian"])
     vm = [t for t in targets if t.ci_test == "vm"]
     assert [t.id for t in vm] == ["freebsd-x86_64"]
     assert "wheels-freebsd-x86_64" in str(jobs["test-freebsd"])
@@ -164,6 +168,7 @@ def test_publish_needs_everything_and_holds_one_permission(release: dict[str, An
         "sdist",
         "test-native",
         "test-container",
+        "test-debian",
         "test-freebsd",
     }
     publish = jobs["publish"]
@@ -413,16 +418,16 @@ def test_a_new_manifest_row_fails_the_contract_until_the_workflow_has_it(
     asks for the workflow's matrix rows (README: "Adding a platform")."""
     import dataclasses
 
-    riscv64 = dataclasses.replace(
+    loongarch64 = dataclasses.replace(
         next(t for t in targets if t.id == "linux-s390x"),
-        id="linux-riscv64",
-        machines=("riscv64",),
-        rust="riscv64gc-unknown-linux-gnu",
-        platform="manylinux_2_31_riscv64",
+        id="linux-loongarch64",
+        machines=("loongarch64",),
+        rust="loongarch64-unknown-linux-gnu",
+        platform="manylinux_2_36_loongarch64",
     )
     for contract in (test_build_matrix_is_the_manifest, test_every_built_wheel_is_tested):
-        with pytest.raises(AssertionError, match="linux-riscv64"):
-            contract(release, [*targets, riscv64])
+        with pytest.raises(AssertionError, match="linux-loongarch64"):
+            contract(release, [*targets, loongarch64])
 
 
 def test_maturin_action_builds_what_build_py_would(
