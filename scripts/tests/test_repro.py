@@ -1,0 +1,471 @@
+"""Reproducible builds: the same commit, built in two places, gives the same bytes."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import gzip
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pipeline
+import pytest
+import repro
+import sbom
+from conftest import ROOT
+
+WHEEL = "game_with_pyo3-1.0.0-cp310-abi3-manylinux2014_x86_64.manylinux_2_17_x86_64.whl"
+SDIST = "game_with_pyo3-1.0.0.tar.gz"
+RUST_TARGET = "x86_64-unknown-linux-gnu"
+
+
+def make_wheel(
+    path: Path,
+    members: dict[str, bytes],
+    *,
+    date_time: tuple[int, int, int, int, int, int] = (1980, 1, 1, 0, 0, 0),
+    modes: dict[str, int] | None = None,
+    compression: int = zipfile.ZIP_DEFLATED,
+) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            info = zipfile.ZipInfo(name, date_time)
+            info.external_attr = (modes or {}).get(name, 0o100644) << 16
+            info.compress_type = compression
+            archive.writestr(info, data)
+    return path
+
+
+def make_sdist(path: Path, members: dict[str, bytes], *, mtime: int = 0, uid: int = 0) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.uid, info.mode = len(data), mtime, uid, 0o644
+            archive.addfile(info, io.BytesIO(data))
+    path.write_bytes(gzip.compress(buffer.getvalue(), mtime=0))
+    return path
+
+
+CONTENTS = {
+    "game_with_pyo3/__init__.py": b"from ._core import *\n",
+    "game_with_pyo3/_core.abi3.so": b"\x7fELF" + bytes(range(256)),
+    "game_with_pyo3-1.0.0.dist-info/RECORD": b"",
+}
+
+
+def pair(tmp_path: Path) -> tuple[Path, Path]:
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    return first, second
+
+
+def test_identical_directories_have_no_problems(tmp_path: Path) -> None:
+    first, second = pair(tmp_path)
+    make_wheel(first / WHEEL, CONTENTS)
+    make_wheel(second / WHEEL, CONTENTS)
+    make_sdist(first / SDIST, {"game_with_pyo3-1.0.0/PKG-INFO": b"Name: x\n"})
+    make_sdist(second / SDIST, {"game_with_pyo3-1.0.0/PKG-INFO": b"Name: x\n"})
+    (first / "SHA256SUMS").write_text("not an artifact, not compared")
+    assert repro.compare(first, second) == []
+
+
+def test_missing_and_extra_artifacts_are_named(tmp_path: Path) -> None:
+    first, second = pair(tmp_path)
+    make_wheel(first / WHEEL, CONTENTS)
+    make_sdist(second / SDIST, {"a": b""})
+    assert repro.compare(first, second) == [
+        f"{WHEEL}: only in {first}",
+        f"{SDIST}: only in {second}",
+    ]
+
+
+def test_content_difference_names_the_member(tmp_path: Path) -> None:
+    first, second = pair(tmp_path)
+    make_wheel(first / WHEEL, CONTENTS)
+    changed = {
+        **CONTENTS,
+        "game_with_pyo3/_core.abi3.so": CONTENTS["game_with_pyo3/_core.abi3.so"][:-1] + b"!",
+    }
+    make_wheel(second / WHEEL, changed)
+    problems = repro.compare(first, second, diffoscope=False)
+    assert problems[0].startswith(f"{WHEEL}: sha256 ")
+    assert len(problems) == 2
+    assert problems[1].startswith(f"{WHEEL}: game_with_pyo3/_core.abi3.so content differs (sha256 ")
+    assert "260 bytes vs " in problems[1]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            {"date_time": (2026, 11, 29, 13, 8, 18)},
+            "game_with_pyo3/__init__.py date_time differs "
+            "((1980, 1, 1, 0, 0, 0) vs (2026, 11, 29, 13, 8, 18)), content equal",
+        ),
+        (
+            {"modes": {"game_with_pyo3/__init__.py": 0o100755}},
+            "game_with_pyo3/__init__.py external_attr differs (0o100644 vs 0o100755), "
+            "content equal",
+        ),
+        (
+            {"compression": zipfile.ZIP_STORED},
+            "game_with_pyo3/__init__.py compress_type differs (8 vs 0), content equal",
+        ),
+    ],
+)
+def test_zip_metadata_differences_are_named(
+    tmp_path: Path, change: dict[str, object], expected: str
+) -> None:
+    first, second = pair(tmp_path)
+    make_wheel(first / WHEEL, CONTENTS)
+    make_wheel(second / WHEEL, CONTENTS, **change)  # type: ignore[arg-type]
+    assert f"{WHEEL}: {expected}" in repro.compare(first, second)
+
+
+def test_member_order_and_membership_are_named(tmp_path: Path) -> None:
+    first, second = pair(tmp_path)
+    make_wheel(first / WHEEL, CONTENTS)
+    make_wheel(second / WHEEL, dict(reversed(list(CONTENTS.items()))))
+    assert repro.compare(first, second)[1:] == [
+        f"{WHEEL}: member order differs from position 0 (game_with_pyo3/__init__.py in the "
+        "first, game_with_pyo3-1.0.0.dist-info/RECORD in the second)"
+    ]
+    make_wheel(second / WHEEL, {**CONTENTS, "game_with_pyo3/stray.txt": b""})
+    assert repro.compare(first, second)[1:] == [
+        f"{WHEEL}: member game_with_pyo3/stray.txt only in the second"
+    ]
+
+
+def test_sdist_differences_are_named(tmp_path: Path) -> None:
+    first, second = pair(tmp_path)
+    members = {"game_with_pyo3-1.0.0/PKG-INFO": b"Name: x\n", "game_with_pyo3-1.0.0/a.rs": b""}
+    make_sdist(first / SDIST, members, mtime=1795957698)
+    make_sdist(second / SDIST, members, mtime=1153704088, uid=1000)
+    problems = repro.compare(first, second)
+    member = f"{SDIST}: game_with_pyo3-1.0.0/a.rs"
+    assert f"{member} mtime differs (1795957698 vs 1153704088), content equal" in problems
+    assert f"{SDIST}: game_with_pyo3-1.0.0/a.rs uid differs (0 vs 1000), content equal" in problems
+    make_sdist(
+        second / SDIST, {**members, "game_with_pyo3-1.0.0/a.rs": b"fn main() {}"}, mtime=1795957698
+    )
+    assert repro.compare(first, second, diffoscope=False)[1].startswith(
+        f"{SDIST}: game_with_pyo3-1.0.0/a.rs content differs"
+    )
+
+
+def test_gzip_header_difference_is_named(tmp_path: Path) -> None:
+    first, second = pair(tmp_path)
+    make_sdist(first / SDIST, {"a": b"x"})
+    raw = bytearray((first / SDIST).read_bytes())
+    raw[4:8] = (1795957698).to_bytes(4, "little")  # what gzip.open(...) writes by default
+    (second / SDIST).write_bytes(raw)
+    assert repro.compare(first, second)[1:] == [
+        f"{SDIST}: gzip header differs (flags 0x0, mtime 0, xfl 2, os 3 vs "
+        "flags 0x0, mtime 1795957698, xfl 2, os 3)"
+    ]
+
+
+def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    first, second = pair(tmp_path)
+    make_wheel(first / WHEEL, CONTENTS)
+    make_wheel(second / WHEEL, CONTENTS)
+    args = repro.parser().parse_args(["compare", str(first), str(second)])
+    assert (args.command, args.first, args.second) == ("compare", first, second)
+    assert repro.main(["compare", str(first), str(second)]) == 0
+    (second / WHEEL).unlink()
+    assert repro.main(["compare", str(first), str(second), "--no-diffoscope"]) == 1
+    assert f"{WHEEL}: only in {first}" in capsys.readouterr().out
+    assert repro.main(["compare", str(first), str(tmp_path / "nowhere")]) == 1
+
+
+def git(root: Path, *args: str, date: str = "2026-11-29T13:08:18+00:00") -> None:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.org",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.org",
+        "GIT_AUTHOR_DATE": "2001-01-01T00:00:00+00:00",
+        "GIT_COMMITTER_DATE": date,
+    }
+    subprocess.run(["git", "-C", str(root), *args], check=True, env=env, capture_output=True)
+
+
+def test_source_date_epoch_is_the_committer_time(tmp_path: Path) -> None:
+    root = tmp_path / "checkout"
+    root.mkdir()
+    with pytest.raises(pipeline.PipelineError, match="not the top of a git checkout"):
+        repro.source_date_epoch(root)
+    git(root, "init", "-q")
+    with pytest.raises(pipeline.PipelineError, match="no commit"):
+        repro.source_date_epoch(root)
+    (root / "a").write_text("a")
+    git(root, "add", "a")
+    git(root, "commit", "-q", "-m", "a")  # the author date is older: the committer's counts
+    assert repro.source_date_epoch(root) == 1795957698
+    (root / "sub").mkdir()
+    with pytest.raises(pipeline.PipelineError, match="not the top"):
+        repro.source_date_epoch(root / "sub")
+
+
+def test_reproducible_env_remaps_every_build_path(tmp_path: Path) -> None:
+    root, home = tmp_path / "my checkout", tmp_path / "cargo home"
+    env = {
+        "RUSTFLAGS": "-C target-cpu=x86-64-v2",
+        "RUSTUP_HOME": "/opt/rustup",
+        "CARGO_TARGET_DIR": str(root / "target"),
+        "PATH": "/usr/bin",
+    }
+    result = repro.reproducible_env(env, root=root, cargo_home=home, epoch=1795957698)
+    assert env["RUSTFLAGS"] == "-C target-cpu=x86-64-v2"  # the caller's dict is untouched
+    assert "RUSTFLAGS" not in result
+    assert result["SOURCE_DATE_EPOCH"] == "1795957698"
+    assert result["CARGO_HOME"] == str(home)
+    assert result["PATH"] == "/usr/bin"
+    flags = result["CARGO_ENCODED_RUSTFLAGS"].split("\x1f")
+    assert flags == [
+        "-C",
+        "target-cpu=x86-64-v2",
+        "--remap-path-prefix=/opt/rustup=/rustup",
+        f"--remap-path-prefix={home}=/cargo",
+        f"--remap-path-prefix={root}=/source",  # spaces survive: no splitting on them
+        f"--remap-path-prefix={root}/target=/target",  # later: rustc's last match wins
+    ]
+
+
+def test_reproducible_env_keeps_encoded_flags(tmp_path: Path) -> None:
+    env = {"CARGO_ENCODED_RUSTFLAGS": "-Cdebuginfo=0\x1f-Cforce-frame-pointers=yes"}
+    result = repro.reproducible_env(env, root=tmp_path, cargo_home=tmp_path / "c", epoch=1)
+    assert result["CARGO_ENCODED_RUSTFLAGS"].split("\x1f")[:2] == [
+        "-Cdebuginfo=0",
+        "-Cforce-frame-pointers=yes",
+    ]
+
+
+def test_rustflags_from_cargo_config_are_refused_not_dropped(tmp_path: Path) -> None:
+    (tmp_path / ".cargo").mkdir()
+    (tmp_path / ".cargo" / "config.toml").write_text(
+        '[target.x86_64-unknown-linux-gnu]\nrustflags = ["-Ctarget-cpu=native"]\n'
+    )
+    with pytest.raises(pipeline.PipelineError, match=r"config\.toml would be replaced"):
+        repro.reproducible_env({}, root=tmp_path, cargo_home=tmp_path / "c", epoch=1)
+    with pytest.raises(pipeline.PipelineError, match="CARGO_BUILD_RUSTFLAGS"):
+        repro.reproducible_env(
+            {"CARGO_BUILD_RUSTFLAGS": "-g"}, root=tmp_path / "x", cargo_home=tmp_path, epoch=1
+        )
+
+
+# --- Real builds ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Build:
+    root: Path
+    cargo_home: Path
+    raw: Path  # maturin's artifacts as built
+    dist: Path  # the same after sbom.normalize_wheel
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Builds:
+    one: Build
+    two: Build
+    epoch: int
+
+
+def _cargo_home(path: Path, root: Path) -> Path:
+    """A cargo home of its own, filled from the user's download cache (else crates.io)."""
+    cache = Path(os.environ.get("CARGO_HOME") or Path.home() / ".cargo") / "registry"
+    for part in ("index", "cache"):
+        if (cache / part).is_dir():
+            shutil.copytree(cache / part, path / "registry" / part)
+    env = {**pipeline.tool_env(), "CARGO_HOME": str(path)}
+    fetch = ["cargo", "fetch", "--locked", "--target", RUST_TARGET]
+    offline = subprocess.run(
+        [*fetch, "--offline"], cwd=root, env=env, capture_output=True, check=False
+    )
+    if offline.returncode != 0:
+        subprocess.run(fetch, cwd=root, env=env, check=True, capture_output=True)
+    return path
+
+
+def _build(place: Path, checkout: str, cargo_home: str) -> Build:
+    root = place / checkout
+    root.parent.mkdir(parents=True)
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(root)], check=True)
+    home = _cargo_home(place / cargo_home, root)
+    epoch = repro.source_date_epoch(root)
+    env = repro.reproducible_env(
+        pipeline.tool_env({"CARGO_TARGET_DIR": str(place / "target")}),
+        root=root,
+        cargo_home=home,
+        epoch=epoch,
+    )
+    raw = place / "raw"
+    start = time.monotonic()
+    for command in (
+        [
+            "maturin",
+            "build",
+            "--release",
+            "--locked",
+            "--zig",
+            "--compatibility",
+            "manylinux2014",
+            "--target",
+            RUST_TARGET,
+            "--out",
+            str(raw),
+        ],
+        ["maturin", "sdist", "--out", str(raw)],
+    ):
+        result = subprocess.run(
+            command, cwd=root, env=env, capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    seconds = time.monotonic() - start
+    dist = place / "dist"
+    shutil.copytree(raw, dist)
+    for wheel in dist.glob("*.whl"):
+        assert sbom.normalize_wheel(wheel, source_root=root, cargo_home=home)
+    return Build(root, home, raw, dist, seconds)
+
+
+@functools.cache
+def built_twice(factory: pytest.TempPathFactory) -> Builds:
+    """Two clones in two directories of different depth, two cargo homes, two target
+    dirs: the release build each. Cached, so test_sbom.py reuses the same two builds."""
+    pipeline.require_tools("maturin", "cargo", "git")
+    one = _build(factory.mktemp("repro-one"), "checkout", "cargo-home")
+    two = _build(factory.mktemp("repro-two"), "deeper/other-checkout", "x/another-cargo-home")
+    epoch = repro.source_date_epoch(one.root)
+    return Builds(one, two, epoch)
+
+
+@pytest.fixture(scope="session")
+def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
+    return built_twice(tmp_path_factory)
+
+
+def _wheel(directory: Path) -> Path:
+    (wheel,) = directory.glob("*.whl")
+    return wheel
+
+
+@pytest.mark.slow
+def test_two_places_build_the_same_wheel_and_sdist(builds: Builds) -> None:
+    print(f"builds took {builds.one.seconds:.0f}s and {builds.two.seconds:.0f}s")
+    assert sorted(p.name for p in builds.one.dist.iterdir()) == sorted(
+        p.name for p in builds.two.dist.iterdir()
+    )
+    assert len(list(builds.one.dist.iterdir())) == 2
+    assert repro.compare(builds.one.dist, builds.two.dist) == []
+
+
+@pytest.mark.slow
+def test_without_normalizing_only_the_sbom_differs(builds: Builds) -> None:
+    """The native module is already equal (path remapping); the SBOM names the checkout."""
+    problems = repro.compare(builds.one.raw, builds.two.raw, diffoscope=False)
+    members = [p.split(": ")[1].split(" ")[0] for p in problems[1:]]
+    assert members == [
+        "game_with_pyo3-0.1.0.dist-info/sboms/game-with-pyo3.cyclonedx.json",
+        "game_with_pyo3-0.1.0.dist-info/RECORD",
+    ], problems
+
+
+def _rewrite_member(
+    wheel: Path,
+    member: str,
+    *,
+    data: bytes | None = None,
+    date_time: tuple[int, int, int, int, int, int] | None = None,
+) -> None:
+    """Change one member's bytes or date and nothing else of the archive."""
+    with zipfile.ZipFile(wheel) as archive:
+        infos = archive.infolist()
+    entries = []
+    with wheel.open("rb") as handle:
+        for info in infos:
+            entry, extra, raw = sbom._member(wheel.name, handle, info, None)
+            if info.filename == member:
+                entry = copy.copy(info)
+                if data is not None:
+                    entry, extra, raw = sbom._member(wheel.name, handle, info, data)
+                if date_time is not None:
+                    entry.date_time = date_time
+            entries.append((entry, extra, raw))
+    sbom._write_zip(wheel, entries)
+
+
+@pytest.mark.slow
+def test_a_tampered_native_module_is_named(builds: Builds, tmp_path: Path) -> None:
+    tampered = tmp_path / "tampered"
+    shutil.copytree(builds.two.dist, tampered)
+    wheel = _wheel(tampered)
+    module = "game_with_pyo3/_core.abi3.so"
+    with zipfile.ZipFile(wheel) as archive:
+        data = bytearray(archive.read(module))
+    data[len(data) // 2] ^= 0x01
+    _rewrite_member(wheel, module, data=bytes(data))
+    problems = repro.compare(builds.one.dist, tampered, diffoscope=False)
+    assert problems[0].startswith(f"{wheel.name}: sha256 ")
+    assert len(problems) == 2
+    assert problems[1].startswith(f"{wheel.name}: {module} content differs (sha256 ")
+
+
+@pytest.mark.slow
+def test_a_tampered_zip_date_is_named(builds: Builds, tmp_path: Path) -> None:
+    tampered = tmp_path / "tampered"
+    shutil.copytree(builds.two.dist, tampered)
+    wheel = _wheel(tampered)
+    with zipfile.ZipFile(wheel) as archive:
+        original = archive.getinfo("game_with_pyo3/dnd.py").date_time
+    _rewrite_member(wheel, "game_with_pyo3/dnd.py", date_time=(2030, 1, 1, 0, 0, 0))
+    assert repro.compare(builds.one.dist, tampered)[1:] == [
+        f"{wheel.name}: game_with_pyo3/dnd.py date_time differs "
+        f"({original} vs (2030, 1, 1, 0, 0, 0)), content equal"
+    ]
+
+
+@pytest.mark.slow
+def test_every_zip_entry_is_dated_source_date_epoch(builds: Builds) -> None:
+    import datetime as dt
+
+    stamp = dt.datetime.fromtimestamp(builds.epoch, dt.UTC)
+    expected = (stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second)
+    with zipfile.ZipFile(_wheel(builds.one.dist)) as archive:
+        assert {info.date_time for info in archive.infolist()} == {expected}
+
+
+@pytest.mark.slow
+def test_no_build_path_reaches_the_native_module(builds: Builds) -> None:
+    with zipfile.ZipFile(_wheel(builds.one.dist)) as archive:
+        module = archive.read("game_with_pyo3/_core.abi3.so")
+    for build in (builds.one, builds.two):
+        for path in (build.root, build.cargo_home, build.root.parent):
+            assert str(path).encode() not in module
+    assert b"/cargo/registry/src/" in module  # panic locations of crates, remapped
+
+
+def test_compare_is_wired_to_the_command_line() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "repro.py"), "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0
+    assert "compare" in result.stdout
