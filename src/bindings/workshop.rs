@@ -4,7 +4,6 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use pyo3::exceptions::{PyOverflowError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyString, PyTuple};
@@ -23,21 +22,11 @@ pub fn sum_of_squares(input: Vec<i64>) -> PyResult<u128> {
     Ok(workshop::sum_of_squares(&input)?)
 }
 
-fn finite(name: &str, value: f64) -> PyResult<f64> {
-    if value.is_finite() {
-        Ok(value)
-    } else {
-        Err(PyValueError::new_err(format!(
-            "{name} must be finite, got {value}"
-        )))
-    }
-}
-
 /// A point with read/write ``x`` and ``y`` (finite floats). Updates are atomic: a
 /// reader never sees half of a ``move_point``.
 #[pyclass(frozen, module = "game_with_pyo3.pycool")]
 pub struct Point {
-    xy: Mutex<(f64, f64)>,
+    point: Mutex<workshop::Point>,
 }
 
 #[pymethods]
@@ -45,37 +34,34 @@ impl Point {
     #[new]
     fn new(x: f64, y: f64) -> PyResult<Self> {
         Ok(Self {
-            xy: Mutex::new((finite("x", x)?, finite("y", y)?)),
+            point: Mutex::new(workshop::Point::new(x, y)?),
         })
     }
 
     #[getter]
     fn x(&self, py: Python<'_>) -> f64 {
-        detach::lock(py, &self.xy).0
+        detach::lock(py, &self.point).x()
     }
     #[setter]
     fn set_x(&self, py: Python<'_>, value: f64) -> PyResult<()> {
-        detach::lock(py, &self.xy).0 = finite("x", value)?;
-        Ok(())
+        Ok(detach::lock(py, &self.point).set_x(value)?)
     }
     #[getter]
     fn y(&self, py: Python<'_>) -> f64 {
-        detach::lock(py, &self.xy).1
+        detach::lock(py, &self.point).y()
     }
     #[setter]
     fn set_y(&self, py: Python<'_>, value: f64) -> PyResult<()> {
-        detach::lock(py, &self.xy).1 = finite("y", value)?;
-        Ok(())
+        Ok(detach::lock(py, &self.point).set_y(value)?)
     }
 
     /// Euclidean distance from ``(0, 0)``.
     fn distance_from_origin(&self, py: Python<'_>) -> f64 {
-        let (x, y) = *detach::lock(py, &self.xy);
-        workshop::distance_from_origin(x, y)
+        detach::lock(py, &self.point).distance_from_origin()
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
-        let (x, y) = *detach::lock(py, &self.xy);
+        let (x, y) = self.__getnewargs__(py);
         format!("Point(x={x:?}, y={y:?})")
     }
 
@@ -84,7 +70,7 @@ impl Point {
         let Ok(other) = other.cast::<Point>() else {
             return false;
         };
-        match detach::lock_pair(py, &self.xy, &other.get().xy) {
+        match detach::lock_pair(py, &self.point, &other.get().point) {
             // Coordinates are finite, so a point always equals itself.
             Pair::Same(_) => true,
             Pair::Distinct(mine, theirs) => *mine == *theirs,
@@ -92,22 +78,15 @@ impl Point {
     }
 
     fn __getnewargs__(&self, py: Python<'_>) -> (f64, f64) {
-        *detach::lock(py, &self.xy)
+        let point = detach::lock(py, &self.point);
+        (point.x(), point.y())
     }
 }
 
 /// Move ``point`` by ``(dx, dy)`` in place, atomically.
 #[pyfunction]
 pub fn move_point(point: &Bound<'_, Point>, dx: f64, dy: f64) -> PyResult<()> {
-    let (dx, dy) = (finite("dx", dx)?, finite("dy", dy)?);
-    let mut xy = detach::lock(point.py(), &point.get().xy);
-    let moved = (finite("x", xy.0 + dx)?, finite("y", xy.1 + dy)?);
-    *xy = moved;
-    Ok(())
-}
-
-fn counter_overflow() -> PyErr {
-    PyOverflowError::new_err("counter would exceed 2**64 - 1")
+    Ok(detach::lock(point.py(), &point.get().point).move_by(dx, dy)?)
 }
 
 /// A counter backed by an atomic integer: exact under any number of threads.
@@ -128,10 +107,15 @@ impl FrozenCounter {
 
     /// Add one; returns the new value.
     fn increment(&self) -> PyResult<u64> {
-        self.count
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_add(1))
-            .map(|previous| previous + 1)
-            .map_err(|_| counter_overflow())
+        let mut next = Ok(0);
+        // The closure may run several times under contention; the last run decides.
+        let _ = self
+            .count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                next = workshop::increment(n);
+                next.as_ref().ok().copied()
+            });
+        Ok(next?)
     }
 
     fn get(&self) -> u64 {
@@ -166,7 +150,7 @@ impl LockCounter {
     /// Add one; returns the new value.
     fn increment(&self, py: Python<'_>) -> PyResult<u64> {
         let mut count = detach::lock(py, &self.count);
-        *count = count.checked_add(1).ok_or_else(counter_overflow)?;
+        *count = workshop::increment(*count)?;
         Ok(*count)
     }
 
