@@ -14,7 +14,6 @@ use crate::engine::dice::DiceRng;
 
 /// Everything that happened in one attack.
 #[pyclass(frozen, module = "game_with_pyo3.dnd", get_all)]
-#[derive(Clone)]
 pub struct AttackResult {
     /// The d20 as rolled.
     natural: u32,

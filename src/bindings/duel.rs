@@ -6,6 +6,8 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use super::character::PyCharacter;
+use crate::engine;
+use crate::engine::character::Character as CoreCharacter;
 use crate::engine::dice;
 use crate::engine::duel;
 use crate::engine::error::Error;
@@ -94,7 +96,9 @@ pub fn simulate_duel(
     seed: Option<u64>,
     threads: Option<i64>,
 ) -> PyResult<DuelStats> {
-    run(py, a, b, trials, seed, threads, &|_| {})
+    run(py, a, b, seed, |a, b, seed, poll| {
+        duel::simulate_duel(a, b, trials, seed, threads, poll)
+    })
 }
 
 /// Test-only, not part of the API: ``simulate_duel`` with a worker that panics just
@@ -117,18 +121,28 @@ pub fn _simulate_duel_panicking_at(
             "test-only fault injected at trial {trial}"
         );
     };
-    run(py, a, b, trials, Some(0), threads, &fault)
+    run(py, a, b, Some(0), |a, b, seed, poll| {
+        duel::simulate_duel_with_hook(a, b, trials, seed, threads, poll, &fault)
+    })
 }
 
-fn run(
+/// Snapshot both characters, then run `simulate` detached, polling for Ctrl-C.
+fn run<F>(
     py: Python<'_>,
     a: &Bound<'_, PyCharacter>,
     b: &Bound<'_, PyCharacter>,
-    trials: i64,
     seed: Option<u64>,
-    threads: Option<i64>,
-    before_trial: &(dyn Fn(u64) + Sync),
-) -> PyResult<DuelStats> {
+    simulate: F,
+) -> PyResult<DuelStats>
+where
+    F: Send
+        + FnOnce(
+            &CoreCharacter,
+            &CoreCharacter,
+            u64,
+            &mut dyn FnMut() -> bool,
+        ) -> engine::error::Result<duel::DuelStats>,
+{
     let a = a.get().snapshot(py);
     let b = b.get().snapshot(py);
     let seed = seed.unwrap_or_else(dice::entropy_seed);
@@ -143,7 +157,7 @@ fn run(
                 true
             }
         };
-        duel::simulate_duel_with_hook(&a, &b, trials, seed, threads, &mut poll, before_trial)
+        simulate(&a, &b, seed, &mut poll)
     });
     match (result, interrupted) {
         // Ctrl-C: the exception the signal handler raised (KeyboardInterrupt), as is.

@@ -19,7 +19,7 @@ pub const MAX_HEALTH: i64 = 10_000;
 pub const MIN_SCORE: i64 = 1;
 pub const MAX_SCORE: i64 = 30;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub enum Ability {
     Strength,
     Dexterity,
@@ -67,7 +67,7 @@ pub fn modifier(score: u8) -> i32 {
     (i32::from(score) - 10).div_euclid(2)
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Character {
     name: String,
     health: u32,
@@ -86,7 +86,7 @@ pub enum Target<'a> {
 }
 
 /// Everything that happened in one attack.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct AttackOutcome {
     pub natural: u32,
     pub attack_bonus: i32,

@@ -38,7 +38,7 @@ pub fn entropy_seed() -> u64 {
 }
 
 /// The engine's random source: a seedable PCG-64 MCG stream.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct DiceRng {
     inner: Pcg64Mcg,
 }
@@ -132,12 +132,6 @@ pub fn check_dice(num_dice: i64, sides: i64) -> Result<(u32, u32)> {
         ));
     }
     Ok((num_dice as u32, sides as u32))
-}
-
-/// Roll `num_dice` dice of `sides` sides after validating both.
-pub fn roll_dice(rng: &mut DiceRng, num_dice: i64, sides: i64) -> Result<Vec<u32>> {
-    let (count, sides) = check_dice(num_dice, sides)?;
-    Ok(rng.dice(count, sides))
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ const CANCEL_CHECK_EVERY: u64 = 256;
 /// How often the coordinating thread calls the caller's `poll`.
 const POLL_INTERVAL: Duration = Duration::from_millis(20);
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct DuelStats {
     pub trials: u64,
     pub wins_a: u64,

@@ -4,7 +4,7 @@
 use std::fmt;
 
 /// Everything the engine can refuse.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub enum Error {
     /// An argument is outside its documented range; `argument` names it.
     OutOfRange {

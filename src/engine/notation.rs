@@ -36,7 +36,7 @@ pub struct Term {
 }
 
 /// A parsed, validated expression, ready to roll any number of times.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct Expression {
     pub terms: Vec<Term>,
 }
@@ -51,7 +51,7 @@ pub struct TermOutcome {
 }
 
 /// The outcome of rolling an expression.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct RollOutcome {
     pub expression: String,
     pub terms: Vec<TermOutcome>,
