@@ -5,7 +5,9 @@
 //! 1. **Detach for big work.** Work that grows with the number of dice (rolling them,
 //!    writing out a `Roll`) runs detached once it exceeds [`DETACH_ABOVE_DICE`] dice,
 //!    so other Python threads run meanwhile; below that, detaching and re-attaching
-//!    costs more than the work. `simulate_duel` always detaches (`bindings::duel`).
+//!    costs more than the work. Turning `roll_dice`'s result into a Python list needs
+//!    the interpreter, so that part stays attached. `simulate_duel` always detaches
+//!    (`bindings::duel`).
 //! 2. **Never block on a lock while attached.** A lock is tried first; only if another
 //!    thread holds it does the caller detach, wait, and re-attach holding it
 //!    ([`lock`]). A Roller's lock can be held for a whole 10-million-die roll, and a
@@ -21,8 +23,8 @@
 //!    (`Character.attack`: roller, then attacker and target), and nothing locks a
 //!    Roller while holding a character, so there is no cycle.
 //!
-//! Poisoning is ignored everywhere: every update made under these locks is a single
-//! assignment of a valid value, so a panicking holder cannot leave a torn state.
+//! Poisoning is ignored: the engine validates before it mutates and nothing under
+//! these locks panics, so whatever state a holder leaves is a valid one.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
