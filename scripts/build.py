@@ -133,8 +133,7 @@ def build_mode(target: Target) -> str:
 
 def maturin_args(target: Target, abi: str, mode: str) -> list[str]:
     """The arguments of `maturin build` for one wheel of a row: the same on every host
-    (mode "cross" adds zig and the compatibility policy). The release workflow's
-    maturin-action steps pass exactly these too (held by test_workflows.py)."""
+    (mode "cross" adds zig and the compatibility policy)."""
     args = ["--release", "--locked", "--target", target.rust, *WHEEL_KINDS[abi].maturin]
     return args + (compatibility_args(target) if mode == "cross" else [])
 
@@ -142,12 +141,7 @@ def maturin_args(target: Target, abi: str, mode: str) -> list[str]:
 def build_target(target: Target, out: Path, report: BuildReport) -> None:
     mode = build_mode(target)
     if not mode:
-        how = (
-            "maturin-action in a musllinux container"
-            if target.ci_builder != "build.py"
-            else target.ci_build
-        )
-        report.not_buildable.append(f"{target.id}: needs {how}; built in CI only")
+        report.not_buildable.append(f"{target.id}: needs {target.ci_build}; built in CI only")
         return
     if target.rust not in _installed_rust_targets():
         _run(["rustup", "target", "add", target.rust])

@@ -100,8 +100,6 @@ class Target:
     qemu_user: str | None = None
     qemu_suite: str | None = None
     qemu_pythons: tuple[str, ...] = ()
-    ci_builder: str = "build.py"
-    ci_build_image: str | None = None
     ci_test_releases: tuple[str, ...] = ()
 
     def wheel_tags(self) -> list[str]:

@@ -219,7 +219,7 @@ def build_calls(all_platforms: bool, dist: Path) -> list[list[str]]:
     """The build commands of the rehearsal: per manifest row exactly what that row's CI
     build job runs (`build.py --target ID --out DIST`), then what the sdist job runs."""
     rows = build.select_targets(all_platforms, [])
-    calls = [["--target", t.id, "--out", str(dist)] for t in rows if t.ci_builder == "build.py"]
+    calls = [["--target", t.id, "--out", str(dist)] for t in rows]
     return [*calls, ["--sdist-only", "--out", str(dist)]]
 
 
@@ -244,7 +244,7 @@ def why_not_here(target: Target, python: str) -> str:
     if python.endswith("t"):
         return "no free-threaded CPython can be had on this machine (CI only)"
     if target.libc == "musl":
-        return "musllinux wheels are built in CI only (maturin-action container)"
+        return f"no musl CPython on this machine; CI container {target.ci_test_image}"
     if target.qemu:
         return f"CI container {target.ci_test_image}; here only Debian's python3 under qemu"
     return f"no CPython {python} on this machine (set {ENV_PYTHONS} to add one)"
@@ -262,9 +262,6 @@ def run(args: argparse.Namespace) -> Rehearsal:
         reports.append(report.stage(f"build {' '.join(call[:2])}", partial(build.execute, parsed)))
     for built in reports:
         report.notes += [f"not built here: {n}" for n in built.not_buildable]
-    for row in build.select_targets(args.all_platforms, []):
-        if row.ci_builder != "build.py":
-            report.notes.append(f"not built here: {row.id}: built in CI by {row.ci_builder}")
     version = reports[-1].version
     scope = "local" if args.all_platforms else "host"
     gated = report.stage("gate", lambda: gate.run(dist, scope))
