@@ -5,8 +5,6 @@ import pickle
 
 import pytest
 from game_with_pyo3 import dnd
-from hypothesis import given
-from hypothesis import strategies as st
 
 ABILITIES = ["strength", "dexterity", "constitution", "intelligence", "wisdom", "charisma"]
 
@@ -23,15 +21,6 @@ def test_attributes_and_defaults() -> None:
     assert c.armor_class == 12
     assert c.is_alive
     assert not c.is_defending
-
-
-@given(score=st.integers(1, 30))
-def test_modifier_is_floor_of_half(score: int) -> None:
-    c = dnd.Character("X", 10, score, score, score, score, score, score)
-    for ability in ABILITIES:
-        assert c.modifier(ability) == (score - 10) // 2
-        assert c.modifier(ability[:3].upper()) == (score - 10) // 2
-    assert c.armor_class == 10 + (score - 10) // 2
 
 
 def test_unknown_ability() -> None:

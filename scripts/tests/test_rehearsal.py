@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -124,3 +125,41 @@ def test_pip_install_from_the_sdist_is_tested_like_a_wheel(
     assert outcome.failed == []
     assert outcome.passed == [f"{sys.version_info[0]}.{sys.version_info[1]}"]
     assert (dist / "test-logs" / "from-sdist" / outcome.wheel).exists()
+
+
+@pytest.mark.slow
+def test_a_cell_without_hypothesis_runs_everything_else(
+    rehearsal: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where hypothesis has no wheel (free-threaded 3.14 on armv7l, say) the cell leaves
+    it out: the property tests skip with their reason, counted, and the rest passes."""
+    import dataclasses
+    import shutil
+
+    import interpreters
+    import pipeline
+    import suite
+    import testdeps
+
+    real = testdeps.requirements
+
+    def without_hypothesis(cell: testdeps.Cell) -> testdeps.CellRequirements:
+        needs = real(cell)
+        pins = tuple(p for p in needs.pins if p.name not in ("hypothesis", "sortedcontainers"))
+        return dataclasses.replace(needs, pins=pins, skipped=("hypothesis: no wheel (test)",))
+
+    monkeypatch.setattr(testdeps, "requirements", without_hypothesis)
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    wheel = shutil.copy2(next(rehearsal[0].glob("*-cp310-abi3-manylinux*_x86_64.whl")), dist)
+    interp = interpreters.probe(sys.executable)
+    assert interp is not None
+    outcome = suite.WheelOutcome(Path(wheel).name)
+    host = pipeline.host_target(pipeline.load_targets())
+    ok = suite.run_suite(Path(wheel), host, interp, outcome, parallel_threads=1, log_dir=tmp_path)
+    log = next(tmp_path.glob("*.log")).read_text()
+    assert ok, log
+    assert outcome.skipped_deps == [f"{interp.label}: hypothesis: no wheel (test)"]
+    assert "SKIPPED" in log
+    assert "hypothesis is not installed" in log
+    assert re.search(r"\d+ passed, \d+ skipped", log)
