@@ -110,3 +110,12 @@ def test_which_wheel_each_interpreter_picks(python: str, kind: str | None) -> No
     host = pipeline.host_target(pipeline.load_targets())
     chosen = tags.picks(python, host.platform, host.wheel_names("1.0.0"))
     assert (pipeline.kind_of(chosen) if chosen else None) == kind
+
+
+def test_readme_names_every_wheel_kind_and_who_picks_it() -> None:
+    """The README's install table and the manifest's kinds (and tags.py) agree."""
+    from conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for kind in pipeline.WHEEL_KINDS.values():
+        assert f"| `{kind.tag}` |" in readme, kind.tag
