@@ -162,19 +162,18 @@ def reproducible_env(
         for prefix in sorted(prefixes, key=lambda p: (len(p), p))
     ]
     result = dict(env)
-    # CARGO_ENCODED_RUSTFLAGS, not RUSTFLAGS or `cargo --config build.rustflags=...`:
-    #  * maturin (compile.rs) reads the caller's flags with cargo-config2 and, whenever it
-    #    adds its own (macOS `-undefined dynamic_lookup`, musl `-crt-static`, the zig
-    #    windows-gnu .def file, PGO), passes the union as CARGO_ENCODED_RUSTFLAGS. A
-    #    `--config` value is not among what it reads, so on those targets cargo would
-    #    never see the remapping (checked here: `--config` works for x86_64 Linux with
-    #    --zig only because maturin adds nothing there).
-    #  * RUSTFLAGS splits on spaces: a checkout under "/home/a b/" breaks it. The encoded
-    #    form (0x1f between flags) carries any path.
-    #  * cargo ignores RUSTFLAGS when CARGO_ENCODED_RUSTFLAGS is set, so the caller's
-    #    RUSTFLAGS are folded in here rather than lost.
-    # With --target (how every release build runs) neither reaches build scripts or proc
-    # macros, which run on the build machine and put no bytes of their own in the module.
+    # CARGO_ENCODED_RUSTFLAGS, not RUSTFLAGS or `maturin build --config build.rustflags=...`.
+    # Measured with maturin 1.16 --zig: for x86_64 Linux all three give the same wheel, but
+    # for aarch64-apple-darwin a `--config` remapping is lost (the module keeps every
+    # `$CARGO_HOME/registry/src/...` path) while the environment's is kept. maturin reads
+    # the caller's flags with cargo-config2 and, when it adds its own (macOS `-undefined
+    # dynamic_lookup`, musl `-crt-static`, zig's windows-gnu .def file, PGO), hands cargo
+    # the union as CARGO_ENCODED_RUSTFLAGS, which outranks any `--config` value it never
+    # read. Of the two environment forms the encoded one (0x1f between flags) carries a
+    # checkout under "/home/a b/", which RUSTFLAGS would split at the space; and as cargo
+    # ignores RUSTFLAGS once CARGO_ENCODED_RUSTFLAGS is set, the caller's are folded in.
+    # With --target (every release build) the flags skip build scripts and proc macros:
+    # they run on the build machine and put no bytes of their own into the module.
     result["CARGO_ENCODED_RUSTFLAGS"] = _ENCODED_SEPARATOR.join(
         [f for f in _caller_rustflags(env) if f] + remaps
     )

@@ -42,7 +42,7 @@ import urllib.parse
 import uuid
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -84,7 +84,12 @@ def _path_spellings(path: Path) -> list[str]:
     return sorted(spellings)
 
 
-def _rewrite_strings(value: Any, replace: Any) -> Any:
+def _path_pattern(spelling: str) -> re.Pattern[str]:
+    # A drive-letter path follows the slash of `file:///`; it goes with the path.
+    return re.compile(("" if spelling.startswith("/") else "/?") + re.escape(spelling) + _PATH_END)
+
+
+def _rewrite_strings(value: Any, replace: Callable[[str], str]) -> Any:
     if isinstance(value, str):
         return replace(value)
     if isinstance(value, list):
@@ -97,13 +102,7 @@ def _rewrite_strings(value: Any, replace: Any) -> Any:
 def normalized_sbom(data: bytes, *, source_root: Path, cargo_home: Path) -> bytes:
     """The document with the build machine's paths replaced; the same bytes if none."""
     rules = [
-        # A drive-letter path follows the slash of `file:///`; it goes with the path.
-        (
-            re.compile(
-                ("" if spelling.startswith("/") else "/?") + re.escape(spelling) + _PATH_END
-            ),
-            placeholder,
-        )
+        (_path_pattern(spelling), placeholder)
         for path, placeholder in (
             (source_root, SOURCE_PLACEHOLDER),
             (cargo_home, CARGO_HOME_PLACEHOLDER),
@@ -325,7 +324,9 @@ def _schema_problems(text: str, spec_version: str) -> list[str]:
     return [f"schema: not valid CycloneDX {spec_version}: {first_line}"]
 
 
-def _determinism_problems(document: dict[str, Any], epoch: int | None) -> list[str]:
+def _determinism_problems(
+    document: dict[str, Any], epoch: int | None, checkout: Path | None = None
+) -> list[str]:
     problems = []
     serial = document.get("serialNumber")
     if serial is not None:
@@ -350,9 +351,10 @@ def _determinism_problems(document: dict[str, Any], epoch: int | None) -> list[s
                 f"determinism: timestamp {timestamp} is not SOURCE_DATE_EPOCH {epoch} "
                 f"({expected.isoformat()})"
             )
+    # The checkout itself counts wherever it is (/srv/src is not in _BUILD_PATH's list).
+    own = [_path_pattern(s) for s in _path_spellings(checkout)] if checkout is not None else []
     for where, text in _strings(document):
-        match = _BUILD_PATH.search(text)
-        if match:
+        if _BUILD_PATH.search(text) or any(pattern.search(text) for pattern in own):
             problems.append(f"determinism: {where} holds the build path {text!r}")
     return problems
 
@@ -474,7 +476,7 @@ def check_wheel(
     if not isinstance(document, dict) or document.get("bomFormat") != "CycloneDX":
         return [f"{wheel.name}: sbom: {member} is not a CycloneDX document"]
     problems = _schema_problems(text, str(document.get("specVersion")))
-    problems += _determinism_problems(document, epoch)
+    problems += _determinism_problems(document, epoch, cargo_lock.parent)
     problems += _crate_problems(document, cargo_lock, rust_target)
     return [f"{wheel.name}: {p}" for p in problems]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import functools
 import gzip
 import io
 import os
@@ -177,6 +176,18 @@ def test_gzip_header_difference_is_named(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.skipif(shutil.which("diffoscope") is None, reason="diffoscope is optional")
+def test_diffoscope_summarizes_the_first_differing_member(tmp_path: Path) -> None:
+    first, second = pair(tmp_path)
+    make_wheel(first / WHEEL, {**CONTENTS, "game_with_pyo3/dnd.py": b"ROLL = 1\n"})
+    make_wheel(second / WHEEL, {**CONTENTS, "game_with_pyo3/dnd.py": b"ROLL = 2\n"})
+    problems = repro.compare(first, second)
+    assert problems[-1].startswith(f"{WHEEL}: diffoscope on game_with_pyo3/dnd.py:\n")
+    assert "-ROLL = 1" in problems[-1]
+    assert "+ROLL = 2" in problems[-1]
+    assert len(repro.compare(first, second, diffoscope=False)) == len(problems) - 1
+
+
 def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     first, second = pair(tmp_path)
     make_wheel(first / WHEEL, CONTENTS)
@@ -304,7 +315,7 @@ def _cargo_home(path: Path, root: Path) -> Path:
 
 def _build(place: Path, checkout: str, cargo_home: str) -> Build:
     root = place / checkout
-    root.parent.mkdir(parents=True)
+    root.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(["git", "clone", "-q", str(ROOT), str(root)], check=True)
     home = _cargo_home(place / cargo_home, root)
     epoch = repro.source_date_epoch(root)
@@ -344,15 +355,20 @@ def _build(place: Path, checkout: str, cargo_home: str) -> Build:
     return Build(root, home, raw, dist, seconds)
 
 
-@functools.cache
+_BUILDS: dict[Path, Builds] = {}
+
+
 def built_twice(factory: pytest.TempPathFactory) -> Builds:
     """Two clones in two directories of different depth, two cargo homes, two target
-    dirs: the release build each. Cached, so test_sbom.py reuses the same two builds."""
-    pipeline.require_tools("maturin", "cargo", "git")
-    one = _build(factory.mktemp("repro-one"), "checkout", "cargo-home")
-    two = _build(factory.mktemp("repro-two"), "deeper/other-checkout", "x/another-cargo-home")
-    epoch = repro.source_date_epoch(one.root)
-    return Builds(one, two, epoch)
+    dirs: the release build each. Once per session: test_sbom.py reuses the two builds
+    (a fixture imported there would be a second fixture and build again)."""
+    session = factory.getbasetemp()
+    if session not in _BUILDS:
+        pipeline.require_tools("maturin", "cargo", "git")
+        one = _build(factory.mktemp("repro-one"), "checkout", "cargo-home")
+        two = _build(factory.mktemp("repro-two"), "deeper/other-checkout", "x/other-cargo-home")
+        _BUILDS[session] = Builds(one, two, repro.source_date_epoch(one.root))
+    return _BUILDS[session]
 
 
 @pytest.fixture(scope="session")
@@ -445,7 +461,8 @@ def test_every_zip_entry_is_dated_source_date_epoch(builds: Builds) -> None:
     import datetime as dt
 
     stamp = dt.datetime.fromtimestamp(builds.epoch, dt.UTC)
-    expected = (stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second)
+    # DOS time, the zip format's own, counts seconds in twos.
+    expected = (stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second & ~1)
     with zipfile.ZipFile(_wheel(builds.one.dist)) as archive:
         assert {info.date_time for info in archive.infolist()} == {expected}
 

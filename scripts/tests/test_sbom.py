@@ -176,6 +176,17 @@ def test_stable_spellings_are_not_build_paths(text: str) -> None:
     assert sbom._determinism_problems(doc, None) == []
 
 
+def test_the_checkout_is_a_build_path_wherever_it_is() -> None:
+    doc = document("/srv/game")
+    assert sbom._determinism_problems(doc, None) == []
+    assert sbom._determinism_problems(doc, None, Path("/srv/game")) == [
+        "determinism: metadata.component.bom-ref holds the build path "
+        "'path+file:///srv/game#game-with-pyo3@1.0.0'",
+        "determinism: dependencies[0].ref holds the build path "
+        "'path+file:///srv/game#game-with-pyo3@1.0.0'",
+    ]
+
+
 def test_serial_numbers_and_timestamps() -> None:
     doc = document("/source")
     assert sbom._determinism_problems(doc, EPOCH) == []
