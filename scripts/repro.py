@@ -16,6 +16,8 @@ directories with two cargo homes; scripts/tests/test_repro.py does it again):
   * --remap-path-prefix for the source root, CARGO_HOME, rustup's home and the target
     directory (`reproducible_env`): panic locations of registry crates otherwise carry
     `$CARGO_HOME/registry/src/...` into the native module.
+  * for Mach-O targets, `-C link-arg=-Wl,-S` (`reproducible_env(rust_target=...)`): the
+    linker's LC_UUID otherwise hashes rustc's random temporary object paths.
   * sbom.normalize_wheel: maturin's SBOM names the checkout (`path+file:///abs/path#...`).
 maturin's sdist needs nothing more: its members are sorted, owned by 0:0 with empty
 names, mode 0644/0755 and dated SOURCE_DATE_EPOCH (a fixed 2006 date without it), in a
@@ -133,9 +135,15 @@ def _config_rustflags(root: Path, cargo_home: Path, env: dict[str, str]) -> list
 
 
 def reproducible_env(
-    env: dict[str, str], *, root: Path, cargo_home: Path, epoch: int
+    env: dict[str, str],
+    *,
+    root: Path,
+    cargo_home: Path,
+    epoch: int,
+    rust_target: str | None = None,
 ) -> dict[str, str]:
-    """`env` plus what makes a maturin build of `root` independent of where it ran."""
+    """`env` plus what makes a maturin build of `root` independent of where it ran;
+    `rust_target` (default: this machine) adds what one target family needs."""
     shadowed = _config_rustflags(root, cargo_home, env)
     if shadowed:
         raise PipelineError(
@@ -174,8 +182,16 @@ def reproducible_env(
     # ignores RUSTFLAGS once CARGO_ENCODED_RUSTFLAGS is set, the caller's are folded in.
     # With --target (every release build) the flags skip build scripts and proc macros:
     # they run on the build machine and put no bytes of their own into the module.
+    apple = "apple" in rust_target if rust_target else sys.platform == "darwin"
+    # A Mach-O linker (zig's, Apple's ld64) hashes the LC_UUID over an image that still
+    # has its debug map: N_OSO entries naming every object file, among them rustc's
+    # random /tmp/rustcXXXXXX/symbols.o. Stripping comes after, the UUID stays, and two
+    # builds differed in the UUID (and the code signature over it) alone, even in one
+    # target directory. -S leaves the debug map out before the hash: two builds in two
+    # target directories then gave the same wheel. strip = true drops it anyway.
+    darwin = ["-C", "link-arg=-Wl,-S"] if apple else []
     result["CARGO_ENCODED_RUSTFLAGS"] = _ENCODED_SEPARATOR.join(
-        [f for f in _caller_rustflags(env) if f] + remaps
+        [f for f in _caller_rustflags(env) if f] + darwin + remaps
     )
     result.pop("RUSTFLAGS", None)
     result["SOURCE_DATE_EPOCH"] = str(epoch)

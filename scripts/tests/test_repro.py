@@ -256,6 +256,18 @@ def test_reproducible_env_remaps_every_build_path(tmp_path: Path) -> None:
     ]
 
 
+def test_mach_o_builds_leave_the_debug_map_out(tmp_path: Path) -> None:
+    def flags(target: str) -> list[str]:
+        env = repro.reproducible_env(
+            {}, root=tmp_path, cargo_home=tmp_path / "c", epoch=1, rust_target=target
+        )
+        return env["CARGO_ENCODED_RUSTFLAGS"].split("\x1f")
+
+    assert flags("aarch64-apple-darwin")[:2] == ["-C", "link-arg=-Wl,-S"]
+    assert "link-arg=-Wl,-S" not in flags(RUST_TARGET)
+    assert "link-arg=-Wl,-S" not in flags("x86_64-pc-windows-msvc")
+
+
 def test_reproducible_env_keeps_encoded_flags(tmp_path: Path) -> None:
     env = {"CARGO_ENCODED_RUSTFLAGS": "-Cdebuginfo=0\x1f-Cforce-frame-pointers=yes"}
     result = repro.reproducible_env(env, root=tmp_path, cargo_home=tmp_path / "c", epoch=1)
