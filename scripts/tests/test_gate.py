@@ -71,16 +71,18 @@ def test_real_artifacts_pass_and_get_checksums(rehearsal: tuple[Path, str], tmp_
     result = gate.run(dist, "host")
     assert result.problems == []
     sums = (dist / "SHA256SUMS").read_text().splitlines()
-    assert len(sums) == 4
+    (host,) = gate.scope_targets("host", pipeline.load_targets())
+    assert len(sums) == len(host.wheel_tags()) + 1  # and the sdist
     assert (dist / "pypi.txt").read_text().splitlines()[-1].endswith(".tar.gz")
     assert "abi3audit" in next(v for k, v in result.checks.items() if "abi3" in k)
+    assert all("binary" in result.checks[p.name] for p in dist.glob("*.whl"))
 
 
 def test_real_artifacts_with_a_tampered_set_are_refused(
     rehearsal: tuple[Path, str], tmp_path: Path
 ) -> None:
     dist = _copy(rehearsal[0], tmp_path)
-    ft = next(dist.glob("*cp315t*.whl"))
+    ft = next(dist.glob("*-cp314t-*.whl"))
     ft.unlink()
     (dist / "notes.txt").write_text("stray")
     result = gate.run(dist, "host", tag="v9.9.9")
@@ -104,3 +106,26 @@ def test_broken_wheel_contents_are_refused(rehearsal: tuple[Path, str], tmp_path
     shutil.move(stripped, wheel)
     problems = gate.run(dist, "host").problems
     assert any("lacks game_with_pyo3/_core.pyi" in p for p in problems)
+
+
+def test_a_wheel_whose_inside_breaks_its_tags_is_refused(
+    rehearsal: tuple[Path, str], tmp_path: Path
+) -> None:
+    """The abi3 wheel's own module under the cp314t name: one native module, a sound
+    abi3 x86_64 ELF file, a consistent RECORD, so only the inside check can tell that no
+    GIL interpreter would find it."""
+    from test_wheel_inspect import module_of, rewrite_wheel
+
+    dist = _copy(rehearsal[0], tmp_path)
+    abi3 = next(dist.glob("*-cp310-abi3-*.whl"))
+    name, data = module_of(abi3)
+    ft_name = module_of(next(dist.glob("*-cp314t-*.whl")))[0]
+    broken = rewrite_wheel(abi3, tmp_path / abi3.name, {name: (ft_name, data)})
+    shutil.move(broken, abi3)
+    result = gate.run(dist, "host")
+    assert result.problems == [
+        f"binary: {abi3.name}: carries {ft_name}; its tags (cp310-abi3 on linux x86_64) call for "
+        "game_with_pyo3/_core.abi3.so"
+    ]
+    assert "binary" not in result.checks.get(abi3.name, [])
+    assert not (dist / "SHA256SUMS").exists()

@@ -1,0 +1,531 @@
+"""The inside check of the release gate, fed real wheels and wheels broken from them.
+
+Real wheels: the host rehearsal's linux x86_64 set (every kind the manifest lists for
+it) plus, built once per session, linux aarch64 and i686, FreeBSD x86_64 and macOS
+universal2 cp310-abi3 wheels. Windows wheels cannot be built here (no MSVC), so the PE
+rule is fed DLLs that zig links for x86_64, x86 and aarch64 Windows, packed into a real
+wheel's contents under Windows tags."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import build
+import pipeline
+import pytest
+import wheel_inspect
+from macholib.mach_o import (  # type: ignore[import-untyped]
+    CPU_TYPE_NAMES,
+    FAT_MAGIC,
+    fat_arch,
+    fat_header,
+)
+from macholib.MachO import MachO  # type: ignore[import-untyped]
+
+ABI3_MODULE = "game_with_pyo3/_core.abi3.so"
+# Cross builds for the tests: the dev profile without debug info or optimisation, since
+# only the binary's format and names matter here, not its speed.
+FAST_PROFILE = {"CARGO_PROFILE_DEV_DEBUG": "0", "CARGO_PROFILE_DEV_OPT_LEVEL": "0"}
+
+
+@dataclass(frozen=True)
+class RealWheels:
+    rehearsal: tuple[Path, ...]  # every wheel of the host rehearsal (linux x86_64)
+    x86_64: Path  # cp310-abi3, from the rehearsal
+    x86_64_cp314t: Path  # from the rehearsal
+    aarch64: Path
+    i686: Path
+    freebsd: Path
+    universal2: Path
+
+    def all(self) -> list[Path]:
+        return [*self.rehearsal, self.aarch64, self.i686, self.freebsd, self.universal2]
+
+
+def _maturin(out: Path, rust: str, args: list[str], env: dict[str, str]) -> Path:
+    # in the repository, so rustup answers for the toolchain rust-toolchain.toml pins
+    installed = subprocess.run(
+        ["rustup", "target", "list", "--installed"],
+        cwd=pipeline.ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    needed = (
+        ["x86_64-apple-darwin", "aarch64-apple-darwin"] if rust.startswith("universal2") else [rust]
+    )
+    missing = [t for t in needed if t not in installed]
+    if missing:
+        subprocess.run(
+            ["rustup", "target", "add", *missing],
+            cwd=pipeline.ROOT,
+            check=True,
+            capture_output=True,
+        )
+    before = set(out.glob("*.whl"))
+    cmd = ["maturin", "build", "--profile", "dev", "--locked", "--out", str(out), "--target", rust]
+    result = subprocess.run(
+        [*cmd, *args],
+        cwd=pipeline.ROOT,
+        env=pipeline.tool_env({**FAST_PROFILE, **env}),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1800,
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    (wheel,) = set(out.glob("*.whl")) - before
+    return wheel
+
+
+@pytest.fixture(scope="session")
+def real_wheels(
+    rehearsal: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory
+) -> RealWheels:
+    dist = rehearsal[0]
+    out = tmp_path_factory.mktemp("cross-wheels")
+    rows = {t.id: t for t in pipeline.load_targets()}
+    # freebsd_14_4_release_amd64 -> 14.4-RELEASE, the release maturin is to tag
+    major, minor, kind = rows["freebsd-x86_64"].platform.split("_")[1:4]
+    freebsd_version = f"{major}.{minor}-{kind.upper()}"
+
+    def row(target_id: str, env: dict[str, str] | None = None) -> Path:
+        target = rows[target_id]
+        return _maturin(out, target.rust, build.compatibility_args(target), env or {})
+
+    return RealWheels(
+        rehearsal=tuple(sorted(dist.glob("*.whl"))),
+        x86_64=next(dist.glob("*-cp310-abi3-manylinux2014_x86_64*.whl")),
+        x86_64_cp314t=next(dist.glob("*-cp314-cp314t-manylinux2014_x86_64*.whl")),
+        aarch64=row("linux-aarch64"),
+        i686=row("linux-i686"),
+        freebsd=row("freebsd-x86_64", {"MATURIN_FREEBSD_VERSION": freebsd_version}),
+        universal2=_maturin(out, "universal2-apple-darwin", ["--zig"], {}),
+    )
+
+
+def rewrite_wheel(
+    source: Path, dest: Path, replace: dict[str, tuple[str, bytes]] | None = None
+) -> Path:
+    """Copy a wheel, member by member; `replace` maps a member to (new name, new bytes).
+    RECORD is written anew, so the copy differs from a real wheel only as intended."""
+    replace = replace or {}
+    with zipfile.ZipFile(source) as src:
+        members = []
+        for item in src.infolist():
+            name, data = replace.get(item.filename, (item.filename, src.read(item)))
+            members.append((name, data))
+    record = next(name for name, _ in members if name.endswith(".dist-info/RECORD"))
+    lines = []
+    for name, data in members:
+        if name != record:
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+            lines.append(f"{name},sha256={digest.decode()},{len(data)}\n")
+    lines.append(f"{record},,\n")
+    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as out:
+        for name, data in members:
+            out.writestr(name, "".join(lines) if name == record else data)
+    return dest
+
+
+def module_of(wheel: Path) -> tuple[str, bytes]:
+    with zipfile.ZipFile(wheel) as archive:
+        (name,) = [n for n in archive.namelist() if wheel_inspect.is_native(n)]
+        return name, archive.read(name)
+
+
+def retagged(wheel: Path, tag: str) -> str:
+    """The wheel's file name with its python-abi-platform tag replaced."""
+    name, version = wheel.name.split("-")[:2]
+    return f"{name}-{version}-{tag}.whl"
+
+
+def with_module(
+    wheel: Path, tmp_path: Path, data: bytes, *, module: str = ABI3_MODULE, name: str = ""
+) -> Path:
+    """A copy of a real wheel (renamed to `name`, if given) whose only native module is
+    `data`, stored as `module`."""
+    old, _ = module_of(wheel)
+    return rewrite_wheel(wheel, tmp_path / (name or wheel.name), {old: (module, data)})
+
+
+# --- the naming table -------------------------------------------------------------
+
+X86_64 = "manylinux2014_x86_64.manylinux_2_17_x86_64"
+AARCH64 = "manylinux2014_aarch64.manylinux_2_17_aarch64"
+I686 = "manylinux2014_i686.manylinux_2_17_i686"
+BSD = "freebsd_14_3_release_amd64"
+
+# What maturin 1.16 wrote into real wheels built on this machine (`maturin build --target
+# T [--zig] [-i 3.14t | 3.15 | pypy3.11] [--features ...]`, abi3t with PyO3's
+# abi3t-py315, cp315-abi3 with abi3-py315).
+BUILT_HERE = [
+    (f"cp310-abi3-{X86_64}", "_core.abi3.so"),
+    ("cp310-abi3-macosx_10_12_universal2.macosx_10_12_x86_64.macosx_11_0_arm64", "_core.abi3.so"),
+    (f"cp310-abi3-{BSD}", "_core.abi3.so"),
+    (f"cp314-cp314t-{X86_64}", "_core.cpython-314t-x86_64-linux-gnu.so"),
+    (f"cp314-cp314t-{AARCH64}", "_core.cpython-314t-aarch64-linux-gnu.so"),
+    (f"cp314-cp314t-{I686}", "_core.cpython-314t-i386-linux-gnu.so"),
+    (
+        "cp314-cp314t-manylinux2014_armv7l.manylinux_2_17_armv7l",
+        "_core.cpython-314t-arm-linux-gnueabihf.so",
+    ),
+    ("cp314-cp314t-manylinux_2_28_ppc64le", "_core.cpython-314t-powerpc64le-linux-gnu.so"),
+    (
+        "cp314-cp314t-manylinux2014_s390x.manylinux_2_17_s390x",
+        "_core.cpython-314t-s390x-linux-gnu.so",
+    ),
+    ("cp314-cp314t-manylinux_2_31_riscv64", "_core.cpython-314t-riscv64-linux-gnu.so"),
+    ("cp314-cp314t-musllinux_1_2_x86_64", "_core.cpython-314t-x86_64-linux-musl.so"),
+    ("cp314-cp314t-macosx_11_0_arm64", "_core.cpython-314t-darwin.so"),
+    (f"cp314-cp314t-{BSD}", "_core.cpython-314t.so"),
+    (f"cp315-cp315t-{X86_64}", "_core.cpython-315t-x86_64-linux-gnu.so"),
+    (f"cp315-abi3.abi3t-{X86_64}", "_core.abi3t-x86_64-linux-gnu.so"),
+    (f"cp315-abi3.abi3t-{AARCH64}", "_core.abi3t-aarch64-linux-gnu.so"),
+    ("cp315-abi3.abi3t-macosx_11_0_arm64", "_core.abi3t-darwin.so"),
+    (f"cp315-abi3.abi3t-{BSD}", "_core.abi3t.so"),
+    (f"cp315-abi3-{X86_64}", "_core.abi3-x86_64-linux-gnu.so"),
+    ("cp315-abi3-macosx_11_0_arm64", "_core.abi3-darwin.so"),
+    (f"pp311-pypy311_pp73-{X86_64}", "_core.pypy311-pp73-x86_64-linux-gnu.so"),
+    (f"pp311-pypy311_pp73-{AARCH64}", "_core.pypy311-pp73-aarch64-linux-gnu.so"),
+    ("pp311-pypy311_pp73-macosx_11_0_arm64", "_core.pypy311-pp73-darwin.so"),
+]
+# Not built here: Windows (MSVC is unreachable; maturin --zig for windows-gnu fails to
+# link the module), from maturin's source (python_interpreter/config.rs and
+# binding_generator/pyo3_binding.rs: no ABI tag in an abi3 or abi3t .pyd); the rest
+# follows the rows above with the triplets CPython and PyPy use (PyPy's own for x86).
+FROM_SOURCE = [
+    ("cp310-abi3-win_amd64", "_core.pyd"),
+    ("cp310-abi3-win_arm64", "_core.pyd"),
+    ("cp315-abi3.abi3t-win_amd64", "_core.pyd"),
+    ("cp314-cp314t-win_amd64", "_core.cp314t-win_amd64.pyd"),
+    ("cp314-cp314t-win32", "_core.cp314t-win32.pyd"),
+    ("cp314-cp314t-win_arm64", "_core.cp314t-win_arm64.pyd"),
+    ("pp311-pypy311_pp73-win_amd64", "_core.pypy311-pp73-win_amd64.pyd"),
+    ("cp314-cp314t-musllinux_1_2_aarch64", "_core.cpython-314t-aarch64-linux-musl.so"),
+    ("cp314-cp314t-macosx_10_12_universal2", "_core.cpython-314t-darwin.so"),
+    ("cp315-abi3-musllinux_1_2_aarch64", "_core.abi3-aarch64-linux-musl.so"),
+    (f"cp315-abi3-{BSD}", "_core.abi3.so"),
+    (f"pp311-pypy311_pp73-{I686}", "_core.pypy311-pp73-x86-linux-gnu.so"),
+]
+NAMES = BUILT_HERE + FROM_SOURCE
+
+
+@pytest.mark.parametrize(("tag", "module"), NAMES)
+def test_module_name_rule(tag: str, module: str) -> None:
+    assert wheel_inspect.expected_module(f"g-1.0-{tag}.whl") == f"game_with_pyo3/{module}"
+
+
+OS_NAMES = {"linux": "linux", "darwin": "macos", "win32": "windows", "freebsd": "freebsd"}
+LIBCS = {"glibc": "gnu", "musl": "musl", "": ""}
+
+
+@pytest.mark.parametrize("target", pipeline.load_targets(), ids=lambda t: t.id)
+def test_every_manifest_wheel_has_a_rule_that_agrees_with_its_row(
+    target: pipeline.Target,
+) -> None:
+    """The manifest's OS, bits and libc of a row are what the tag table reads from its
+    platform tag, and every wheel the row ships has a module name rule."""
+    platform = wheel_inspect.parse_platform(target.platform.split(".")[-1])
+    assert platform.os == OS_NAMES[target.os]
+    assert platform.libc == LIBCS[target.libc]
+    assert {a.bits for a in platform.arches} == {target.bits}
+    for tag in target.wheel_tags():
+        module = wheel_inspect.expected_module(pipeline.wheel_name("1.0", tag))
+        assert module.startswith("game_with_pyo3/_core.")
+
+
+@pytest.mark.parametrize(
+    ("tag", "reason"),
+    [
+        ("cp310-abi3-linux_mips64", "no known linux architecture 'mips64'"),
+        ("cp310-abi3-any", "is not one of linux"),
+        ("py3-none-manylinux_2_17_x86_64", "tags py3-none: no rule"),
+        ("cp310-abi3-manylinux_2_17_x86_64.macosx_11_0_arm64", "name different platforms"),
+        ("cp314-cp314t-freebsd_14_3_release_arm", "no known freebsd architecture 'arm'"),
+    ],
+)
+def test_tags_without_a_rule_are_refused(tag: str, reason: str, tmp_path: Path) -> None:
+    wheel = tmp_path / f"game_with_pyo3-1.0-{tag}.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr(ABI3_MODULE, b"")
+    (problem,) = wheel_inspect.inspect_wheel(wheel)
+    assert problem.startswith(f"{wheel.name}: ")
+    assert reason in problem
+
+
+# --- real wheels, good and broken --------------------------------------------------
+
+
+@pytest.mark.slow
+def test_every_real_wheel_passes(real_wheels: RealWheels) -> None:
+    for wheel in real_wheels.all():
+        assert wheel_inspect.inspect_wheel(wheel) == [], wheel.name
+    assert module_of(real_wheels.universal2)[0] == ABI3_MODULE
+    assert module_of(real_wheels.freebsd)[0] == ABI3_MODULE
+
+
+@pytest.mark.slow
+def test_module_renamed_to_another_arch_is_refused(real_wheels: RealWheels, tmp_path: Path) -> None:
+    wheel = real_wheels.x86_64_cp314t
+    wrong = "game_with_pyo3/_core.cpython-314t-aarch64-linux-gnu.so"
+    broken = with_module(wheel, tmp_path, module_of(wheel)[1], module=wrong)
+    assert wheel_inspect.inspect_wheel(broken) == [
+        f"{broken.name}: carries {wrong}; its tags (cp314-cp314t on linux x86_64) call for "
+        "game_with_pyo3/_core.cpython-314t-x86_64-linux-gnu.so"
+    ]
+
+
+@pytest.mark.slow
+def test_free_threaded_module_in_an_abi3_wheel_is_refused(
+    real_wheels: RealWheels, tmp_path: Path
+) -> None:
+    # the real cp314t module, name and all, inside the abi3 wheel: a sound x86_64
+    # binary that no GIL interpreter would ever import
+    ft_name, ft_data = module_of(real_wheels.x86_64_cp314t)
+    broken = with_module(real_wheels.x86_64, tmp_path, ft_data, module=ft_name)
+    assert wheel_inspect.inspect_wheel(broken) == [
+        f"{broken.name}: carries {ft_name}; "
+        f"its tags (cp310-abi3 on linux x86_64) call for {ABI3_MODULE}"
+    ]
+
+
+@pytest.mark.slow
+def test_aarch64_binary_in_an_x86_64_wheel_is_refused(
+    real_wheels: RealWheels, tmp_path: Path
+) -> None:
+    broken = with_module(real_wheels.x86_64, tmp_path, module_of(real_wheels.aarch64)[1])
+    assert wheel_inspect.inspect_wheel(broken) == [
+        f"{broken.name}: {ABI3_MODULE} is ELF aarch64 (EM_AARCH64), "
+        "the tag linux x86_64 needs x86_64 (EM_X86_64)"
+    ]
+
+
+@pytest.mark.slow
+def test_32_bit_binary_in_a_64_bit_wheel_is_refused(
+    real_wheels: RealWheels, tmp_path: Path
+) -> None:
+    broken = with_module(real_wheels.x86_64, tmp_path, module_of(real_wheels.i686)[1])
+    assert wheel_inspect.inspect_wheel(broken) == [
+        f"{broken.name}: {ABI3_MODULE} is ELF i686 (EM_386), "
+        "the tag linux x86_64 needs x86_64 (EM_X86_64)",
+        f"{broken.name}: {ABI3_MODULE} is 32-bit code, x86_64 is 64-bit",
+    ]
+    # and the other way round: the x86_64 module under the i686 wheel's tags
+    swapped = with_module(real_wheels.i686, tmp_path, module_of(real_wheels.x86_64)[1])
+    assert wheel_inspect.inspect_wheel(swapped) == [
+        f"{swapped.name}: {ABI3_MODULE} is ELF x86_64 (EM_X86_64), "
+        "the tag linux i686 needs i686 (EM_386)",
+        f"{swapped.name}: {ABI3_MODULE} is 64-bit code, i686 is 32-bit",
+    ]
+
+
+@pytest.mark.slow
+def test_linux_and_freebsd_modules_do_not_pass_for_each_other(
+    real_wheels: RealWheels, tmp_path: Path
+) -> None:
+    """Same machine, same ELF header (lld leaves FreeBSD modules ELFOSABI_SYSV too): the
+    C library each links is what tells them apart."""
+    _, linux = module_of(real_wheels.x86_64)
+    _, freebsd = module_of(real_wheels.freebsd)
+    broken = with_module(real_wheels.freebsd, tmp_path, linux)
+    assert wheel_inspect.inspect_wheel(broken) == [
+        f"{broken.name}: {ABI3_MODULE} links libc.so.6, the C library of linux gnu, not of freebsd"
+    ]
+    swapped = with_module(real_wheels.x86_64, tmp_path, freebsd)
+    assert wheel_inspect.inspect_wheel(swapped) == [
+        f"{swapped.name}: {ABI3_MODULE} links libc.so.7, the C library of freebsd, not of linux gnu"
+    ]
+
+
+# --- Mach-O --------------------------------------------------------------------------
+
+
+def thin_slices(fat: bytes, tmp_path: Path) -> dict[str, bytes]:
+    """The halves of a fat Mach-O file, by macholib's CPU type name."""
+    path = tmp_path / "fat.so"
+    path.write_bytes(fat)
+    macho = MachO(str(path), allow_unknown_load_commands=True)
+    assert macho.fat is not None
+    halves = {}
+    for header in macho.headers:
+        name = CPU_TYPE_NAMES[int(header.header.cputype)]
+        halves[str(name)] = fat[int(header.offset) : int(header.offset) + int(header.size)]
+    return halves
+
+
+def fat_file(halves: list[bytes], tmp_path: Path) -> bytes:
+    """A fat Mach-O file of thin ones, headers written by macholib's own structures."""
+    align = 14  # 16 KiB, the arm64 page size, as lipo aligns
+    offset = 1 << align
+    arches: list[bytes] = []
+    body = b""
+    for index, half in enumerate(halves):
+        path = tmp_path / f"thin{index}"
+        path.write_bytes(half)
+        (header,) = MachO(str(path), allow_unknown_load_commands=True).headers
+        arches.append(
+            bytes(
+                fat_arch(
+                    cputype=header.header.cputype,
+                    cpusubtype=header.header.cpusubtype,
+                    offset=offset + len(body),
+                    size=len(half),
+                    align=align,
+                ).to_str()
+            )
+        )
+        body += half + b"\0" * (-len(half) % (1 << align))
+    head = bytes(fat_header(magic=FAT_MAGIC, nfat_arch=len(halves)).to_str()) + b"".join(arches)
+    return head + b"\0" * (offset - len(head)) + body
+
+
+@pytest.mark.slow
+def test_universal2_missing_a_half_is_refused(real_wheels: RealWheels, tmp_path: Path) -> None:
+    wheel = real_wheels.universal2
+    _, fat = module_of(wheel)
+    halves = thin_slices(fat, tmp_path)
+    assert sorted(halves) == ["ARM64", "x86_64"]
+
+    def inside(module: bytes, name: str = "") -> list[str]:
+        return wheel_inspect.inspect_wheel(with_module(wheel, tmp_path, module, name=name))
+
+    # the fat file rebuilt from its own halves is as good as the one maturin wrote
+    assert inside(fat_file([halves["x86_64"], halves["ARM64"]], tmp_path)) == []
+    needs = "the tag macos x86_64+aarch64 needs aarch64 (ARM64) + x86_64 (x86_64)"
+    assert inside(fat_file([halves["ARM64"]], tmp_path)) == [
+        f"{wheel.name}: {ABI3_MODULE} is a fat Mach-O aarch64 (ARM64), {needs}"
+    ]
+    assert inside(halves["x86_64"]) == [
+        f"{wheel.name}: {ABI3_MODULE} is a thin Mach-O x86_64 (x86_64), {needs}"
+    ]
+    # thin tags: the right half passes, the other half is refused
+    arm64 = retagged(wheel, "cp310-abi3-macosx_11_0_arm64")
+    assert inside(halves["ARM64"], arm64) == []
+    assert inside(halves["x86_64"], arm64) == [
+        f"{arm64}: {ABI3_MODULE} is a thin Mach-O x86_64 (x86_64), "
+        "the tag macos aarch64 needs aarch64 (ARM64)"
+    ]
+
+
+# --- PE --------------------------------------------------------------------------------
+
+ZIG_WINDOWS = {
+    "x86_64": "x86_64-windows-gnu",
+    "i686": "x86-windows-gnu",
+    "aarch64": "aarch64-windows-gnu",
+}
+
+
+@pytest.fixture(scope="session")
+def windows_dlls(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """Real PE DLLs for each Windows architecture, linked by zig (MSVC is out of reach)."""
+    work = tmp_path_factory.mktemp("dlls")
+    source = work / "answer.c"
+    # Its own entry point and -nostdlib: no MinGW runtime for zig to build first, which
+    # takes minutes per architecture; the PE headers are those of any DLL.
+    source.write_text(
+        "int gwp_answer(void) { return 42; }\n"
+        "int __stdcall DllMainCRTStartup(void *dll, unsigned reason, void *reserved)"
+        " { return 1; }\n",
+        encoding="utf-8",
+    )
+    dlls = {}
+    for arch, target in ZIG_WINDOWS.items():
+        out = work / f"{arch}.dll"
+        zig = [sys.executable, "-m", "ziglang", "cc", "-target", target, "-shared", "-nostdlib"]
+        subprocess.run(
+            [*zig, str(source), "-o", str(out)],
+            check=True,
+            capture_output=True,
+            cwd=work,
+            timeout=600,
+        )
+        dlls[arch] = out.read_bytes()
+    return dlls
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("platform", "dll", "problems"),
+    [
+        ("win_amd64", "x86_64", []),
+        ("win32", "i686", []),
+        ("win_arm64", "aarch64", []),
+        (
+            "win_amd64",
+            "aarch64",
+            ["is PE aarch64 (IMAGE_FILE_MACHINE_ARM64), the tag windows x86_64 needs "
+             "x86_64 (IMAGE_FILE_MACHINE_AMD64)"],
+        ),
+        (
+            "win_amd64",
+            "i686",
+            ["is PE i686 (IMAGE_FILE_MACHINE_I386), the tag windows x86_64 needs "
+             "x86_64 (IMAGE_FILE_MACHINE_AMD64)",
+             "is 32-bit code, x86_64 is 64-bit"],
+        ),
+        (
+            "win32",
+            "x86_64",
+            ["is PE x86_64 (IMAGE_FILE_MACHINE_AMD64), the tag windows i686 needs "
+             "i686 (IMAGE_FILE_MACHINE_I386)",
+             "is 64-bit code, i686 is 32-bit"],
+        ),
+    ],
+)  # fmt: skip
+def test_pe_machine_rule(
+    real_wheels: RealWheels,
+    windows_dlls: dict[str, bytes],
+    tmp_path: Path,
+    *,
+    platform: str,
+    dll: str,
+    problems: list[str],
+) -> None:
+    """A real wheel's contents under Windows tags, its module replaced by a zig DLL."""
+    name = retagged(real_wheels.x86_64, f"cp310-abi3-{platform}")
+    module = "game_with_pyo3/_core.pyd"
+    wheel = with_module(real_wheels.x86_64, tmp_path, windows_dlls[dll], module=module, name=name)
+    assert wheel_inspect.inspect_wheel(wheel) == [f"{name}: {module} {p}" for p in problems]
+
+
+@pytest.mark.slow
+def test_elf_module_in_a_windows_wheel_is_refused(
+    real_wheels: RealWheels, windows_dlls: dict[str, bytes], tmp_path: Path
+) -> None:
+    _, elf = module_of(real_wheels.x86_64_cp314t)
+    name = retagged(real_wheels.x86_64_cp314t, "cp314-cp314t-win_amd64")
+    module = "game_with_pyo3/_core.cp314t-win_amd64.pyd"
+    wheel = with_module(real_wheels.x86_64_cp314t, tmp_path, elf, module=module, name=name)
+    assert wheel_inspect.inspect_wheel(wheel) == [
+        f"{name}: {module} is ELF, a windows wheel needs PE"
+    ]
+    # and a DLL in a Linux wheel, the other way round
+    linux = with_module(real_wheels.x86_64, tmp_path, windows_dlls["x86_64"])
+    assert wheel_inspect.inspect_wheel(linux) == [
+        f"{linux.name}: {ABI3_MODULE} is PE, a linux wheel needs ELF"
+    ]
+
+
+@pytest.mark.slow
+def test_a_module_that_is_no_binary_is_refused(real_wheels: RealWheels, tmp_path: Path) -> None:
+    broken = with_module(real_wheels.x86_64, tmp_path, b"#!/bin/sh\necho not a library\n")
+    assert wheel_inspect.inspect_wheel(broken) == [
+        f"{broken.name}: {ABI3_MODULE} is no binary that pyelftools, pefile or macholib "
+        "can read (ELF)"
+    ]
+
+
+def test_cli_reports_each_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    wheel = tmp_path / "game_with_pyo3-1.0-cp310-abi3-win_amd64.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("game_with_pyo3/_core.pyd", b"MZ but not really")
+    assert wheel_inspect.main([str(wheel)]) == 1
+    assert f"binary: {wheel.name}: game_with_pyo3/_core.pyd is no binary" in capsys.readouterr().err
