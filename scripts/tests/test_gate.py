@@ -129,3 +129,43 @@ def test_a_wheel_whose_inside_breaks_its_tags_is_refused(
     ]
     assert "binary" not in result.checks.get(abi3.name, [])
     assert not (dist / "SHA256SUMS").exists()
+
+
+def test_musllinux_wheels_are_judged_by_the_policy_whitelist(tmp_path: Path) -> None:
+    """auditwheel on a glibc host cannot judge a musllinux wheel; the gate checks the
+    module's DT_NEEDED against auditwheel's musllinux whitelist instead."""
+    allowed = gate.musllinux_whitelist("musllinux_1_2_x86_64")
+    assert "libc.so" in allowed
+    assert "libstdc++.so.6" not in allowed
+    with pytest.raises(pipeline.PipelineError, match="musllinux_9_9"):
+        gate.musllinux_whitelist("musllinux_9_9_x86_64")
+
+
+@pytest.mark.parametrize(
+    ("symbols", "refused"),
+    [(["PyModExport__core"], False), (["PyInit__core"], False), (["_PyObject_GC_New"], True)],
+)
+def test_abi3audit_report_allows_only_the_modules_own_entry_points(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, symbols: list[str], refused: bool
+) -> None:
+    """abi3audit 0.0.26 predates PEP 793 and lists an abi3t module's own PyModExport_
+    hook as non-abi3; any other symbol outside the stable ABI is refused."""
+    import json
+
+    def fake_tool(cmd: list[str]) -> tuple[int, str]:
+        result = {
+            "is_abi3": False,
+            "is_abi3_baseline_compatible": True,
+            "baseline": "3.15",
+            "non_abi3_symbols": symbols,
+            "future_abi3_objects": {},
+        }
+        report = {"specs": {"w": {"wheel": [{"name": "_core.abi3t.so", "result": result}]}}}
+        Path(cmd[cmd.index("-o") + 1]).write_text(json.dumps(report))
+        return 1, ""
+
+    monkeypatch.setattr(gate, "_tool", fake_tool)
+    problems = gate.check_abi3audit(tmp_path / "w.whl")
+    assert bool(problems) is refused
+    if refused:
+        assert "_PyObject_GC_New" in problems[0]
