@@ -35,6 +35,7 @@ import sys
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -125,7 +126,10 @@ def _config_rustflags(root: Path, cargo_home: Path, env: dict[str, str]) -> list
     for config in configs:
         if not config.is_file():
             continue
-        data = tomllib.loads(config.read_text(encoding="utf-8"))
+        try:
+            data = tomllib.loads(config.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as err:
+            raise PipelineError(f"{config}: not TOML ({err})") from err
         targets = data.get("target", {})
         if "rustflags" in data.get("build", {}) or any(
             isinstance(t, dict) and "rustflags" in t for t in targets.values()
@@ -354,7 +358,7 @@ def compare(first: Path, second: Path, *, diffoscope: bool = True) -> list[str]:
                 found, member = _compare_wheels(name, a, b)
             else:
                 found, member = _compare_sdists(name, a, b)
-        except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError) as err:
+        except (zipfile.BadZipFile, tarfile.TarError, zlib.error, OSError, EOFError) as err:
             problems.append(f"{name}: cannot read as an archive ({err})")
             continue
         if not found:

@@ -90,6 +90,14 @@ def test_missing_and_extra_artifacts_are_named(tmp_path: Path) -> None:
     ]
 
 
+def test_an_unreadable_artifact_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    first, second = pair(tmp_path)
+    make_wheel(first / WHEEL, CONTENTS)
+    (second / WHEEL).write_bytes(b"PK not really")
+    problems = repro.compare(first, second)
+    assert problems[1].startswith(f"{WHEEL}: cannot read as an archive (")
+
+
 def test_content_difference_names_the_member(tmp_path: Path) -> None:
     first, second = pair(tmp_path)
     make_wheel(first / WHEEL, CONTENTS)
@@ -325,10 +333,11 @@ def _cargo_home(path: Path, root: Path) -> Path:
     return path
 
 
-def _build(place: Path, checkout: str, cargo_home: str) -> Build:
+def _build(place: Path, checkout: str, cargo_home: str, commit: str) -> Build:
     root = place / checkout
     root.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["git", "clone", "-q", str(ROOT), str(root)], check=True)
+    subprocess.run(["git", "clone", "-q", "--no-checkout", str(ROOT), str(root)], check=True)
+    subprocess.run(["git", "-C", str(root), "checkout", "-q", commit], check=True)
     home = _cargo_home(place / cargo_home, root)
     epoch = repro.source_date_epoch(root)
     env = repro.reproducible_env(
@@ -377,8 +386,17 @@ def built_twice(factory: pytest.TempPathFactory) -> Builds:
     session = factory.getbasetemp()
     if session not in _BUILDS:
         pipeline.require_tools("maturin", "cargo", "git")
-        one = _build(factory.mktemp("repro-one"), "checkout", "cargo-home")
-        two = _build(factory.mktemp("repro-two"), "deeper/other-checkout", "x/other-cargo-home")
+        # One commit for both, even if the repository moves on between the two clones.
+        head = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "HEAD"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        one = _build(factory.mktemp("repro-one"), "checkout", "cargo-home", head)
+        two = _build(
+            factory.mktemp("repro-two"), "deeper/other-checkout", "x/other-cargo-home", head
+        )
         _BUILDS[session] = Builds(one, two, repro.source_date_epoch(one.root))
     return _BUILDS[session]
 
