@@ -20,6 +20,7 @@ and built again: a wheel from it proves the sdist is complete.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import re
 import shutil
@@ -33,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import repro
+import sbom
 from pipeline import (
     ROOT,
     WHEEL_KINDS,
@@ -145,7 +148,7 @@ def build_target(target: Target, out: Path, report: BuildReport) -> None:
         return
     if target.rust not in _installed_rust_targets():
         _run(["rustup", "target", "add", target.rust])
-    env = tool_env()
+    env = release_env(ROOT, target.rust)
     if target.os == "freebsd":
         # maturin reads the FreeBSD release from `uname -r` unless told; the tag must
         # say the release the wheel is for.
@@ -161,11 +164,32 @@ def build_target(target: Target, out: Path, report: BuildReport) -> None:
         print(f"    built {', '.join(made) or '(nothing new)'} in {time.monotonic() - start:.0f}s")
         if made != [expected]:
             raise PipelineError(f"{target.id} {abi}: expected {expected}, maturin made {made}")
+        sbom.normalize_wheel(out / expected, source_root=ROOT, cargo_home=cargo_home())
         report.built.extend(made)
 
 
+def cargo_home() -> Path:
+    return Path(os.environ.get("CARGO_HOME") or Path.home() / ".cargo")
+
+
+def release_env(root: Path, rust_target: str | None) -> dict[str, str]:
+    """The environment of every release build: reproducible wherever it runs (scripts/
+    repro.py: SOURCE_DATE_EPOCH, build paths remapped) and in a target directory of its
+    own, so its flags never invalidate the development build's cache in target/."""
+    env = tool_env()
+    env.setdefault("CARGO_TARGET_DIR", str(root / "target" / "release-build"))
+    return repro.reproducible_env(
+        env,
+        root=root,
+        cargo_home=cargo_home(),
+        # The released commit's time, also for the sdist unpacked elsewhere.
+        epoch=repro.release_epoch(ROOT),
+        rust_target=rust_target,
+    )
+
+
 def build_sdist(out: Path, report: BuildReport) -> Path:
-    _run(["maturin", "sdist", "--out", str(out)])
+    _run(["maturin", "sdist", "--out", str(out)], env=release_env(ROOT, None))
     sdist = out / sdist_name(report.version)
     if not sdist.exists():
         raise PipelineError(f"maturin sdist did not produce {sdist.name}")
@@ -202,6 +226,9 @@ def wheel_from_sdist(sdist: Path, reference: Path | None, report: BuildReport) -
             safe_extract(archive, Path(tmp))
         (source,) = Path(tmp).iterdir()
         wheels = Path(tmp) / "wheels"
+        host = host_target(load_targets())
+        env = release_env(source, host.rust)
+        env["CARGO_TARGET_DIR"] = str(Path(tmp) / "target")
         _run(
             [
                 "maturin",
@@ -210,8 +237,11 @@ def wheel_from_sdist(sdist: Path, reference: Path | None, report: BuildReport) -
                 "--locked",
                 "--out",
                 str(wheels),
-                *compatibility_args(host_target(load_targets())),
+                "--target",
+                host.rust,
+                *compatibility_args(host),
             ],
+            env=env,
             cwd=source,
         )
         (wheel,) = wheels.glob("*.whl")

@@ -21,6 +21,9 @@ Rules, each reported with the artifact it concerns:
   auditwheel  `auditwheel show` on manylinux wheels: the expected policy, no external
               libraries; musllinux wheels: their modules need only what auditwheel's
               musllinux policy whitelists (auditwheel cannot judge musl on a glibc host)
+  sbom        the wheel's CycloneDX SBOM: exactly one, schema-valid, deterministic (no serial
+              number, SOURCE_DATE_EPOCH, no build paths), the crates and versions of
+              Cargo.lock that the target compiles in (scripts/sbom.py)
   check-wheel-contents
 Writes DIST/SHA256SUMS, DIST/pypi.txt and DIST/release-only.txt on success.
 """
@@ -38,8 +41,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import repro
+import sbom
 import wheel_inspect
 from pipeline import (
+    ROOT,
     PipelineError,
     Target,
     artifact_version,
@@ -51,6 +57,7 @@ from pipeline import (
     pypi_accepts,
     require_tools,
     sha256,
+    target_of,
     tool_env,
 )
 from versioning import project_version
@@ -243,6 +250,15 @@ def check_wheel(path: Path, result: GateResult) -> list[str]:
         problems += audit
         if not audit:
             result.passed(path.name, "abi3audit")
+    target = target_of(path.name, load_targets())
+    if target is not None:
+        # The SBOM: one, CycloneDX-valid, deterministic (no serial, the release's
+        # SOURCE_DATE_EPOCH, no build paths) and listing exactly the crates compiled in.
+        epoch = repro.release_epoch(ROOT)
+        found = sbom.check_wheel(path, ROOT / "Cargo.lock", rust_target=target.rust, epoch=epoch)
+        problems += [f"sbom: {p}" for p in found]
+        if not found:
+            result.passed(path.name, "sbom")
     cwc_code, cwc = _tool(["check-wheel-contents", str(path)])
     if cwc_code != 0:
         problems.append(f"check-wheel-contents: {cwc.strip()}")

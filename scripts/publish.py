@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -53,9 +54,11 @@ class PublishReport:
 
 
 class _Links(HTMLParser):
-    def __init__(self) -> None:
+    def __init__(self, base: str) -> None:
         super().__init__()
+        self.base = base
         self.links: dict[str, str] = {}
+        self.urls: dict[str, str] = {}
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         href = dict(attrs).get("href")
@@ -64,10 +67,16 @@ class _Links(HTMLParser):
             name = urllib.request.url2pathname(path.rsplit("/", 1)[-1])
             digest = fragment.removeprefix("sha256=") if fragment.startswith("sha256=") else ""
             self.links[name] = digest
+            self.urls[name] = urllib.parse.urljoin(self.base, path)
 
 
-def index_files(simple_url: str, auth: tuple[str, str] | None = None) -> dict[str, str]:
+def index_files(simple_url: str) -> dict[str, str]:
     """{filename: sha256 or ''} of what the index holds for the project."""
+    return {name: digest for name, (_, digest) in index_entries(simple_url).items()}
+
+
+def index_entries(simple_url: str) -> dict[str, tuple[str, str]]:
+    """{filename: (download URL, sha256 or '')} from the index's simple API page."""
     if not simple_url.startswith(("https://", "http://127.0.0.1:", "http://localhost:")):
         raise PipelineError(f"refusing index URL {simple_url}: https, or http on loopback only")
     url = f"{simple_url.rstrip('/')}/{DIST_NAME}/"
@@ -87,10 +96,16 @@ def index_files(simple_url: str, auth: tuple[str, str] | None = None) -> dict[st
         raise PipelineError(f"index {url} unreachable: {err.reason}") from err
     if "json" in kind:
         data = json.loads(body)
-        return {f["filename"]: f.get("hashes", {}).get("sha256", "") for f in data["files"]}
-    parser = _Links()
+        return {
+            f["filename"]: (
+                urllib.parse.urljoin(url, f["url"]),
+                f.get("hashes", {}).get("sha256", ""),
+            )
+            for f in data["files"]
+        }
+    parser = _Links(url)
     parser.feed(body)
-    return parser.links
+    return {name: (parser.urls[name], digest) for name, digest in parser.links.items()}
 
 
 def upload_list(dist: Path) -> list[Path]:

@@ -6,12 +6,15 @@
   1. build    per manifest row the command its CI build job runs (scripts/build.py
               --target ID), then the sdist job's (--sdist-only: the sdist and a wheel
               from the unpacked sdist); rows this machine cannot build are named
-  2. gate     the release gate on the exact expected set (scripts/gate.py)
-  3. test     the suite against every wheel in fresh venvs on every interpreter here,
+  2. reproduce  the same command lines again from a copy of the checkout elsewhere, with
+              another cargo home and target directory: every artifact must be
+              identical byte for byte (scripts/repro.py names what differs)
+  3. gate     the release gate on the exact expected set (scripts/gate.py)
+  4. test     the suite against every wheel in fresh venvs on every interpreter here,
               and under qemu-user for foreign Linux architectures with
               --all-platforms (scripts/suite.py); then every CI test cell of
               the manifest is listed as tested here or "not run here: <why>"
-  4. publish  to a real package index started on 127.0.0.1 (pypiserver with upload
+  5. publish  to a real package index started on 127.0.0.1 (pypiserver with upload
               authentication, no fallback): a half-finished upload, proof that a
               second upload of a file is refused, the re-run that completes it, then
               installs from the index (wheel, and sdist alone) that roll dice
@@ -41,7 +44,9 @@ import build
 import gate
 import local_index
 import publish
+import repro
 import suite
+import verify_release
 from interpreters import ENV_PYTHONS, wheel_fits
 from pipeline import (
     DIST_NAME,
@@ -188,6 +193,13 @@ def rehearse_local_publish(dist: Path, version: str, port: int | None, report: R
         )
         for name in first.uploaded + second.uploaded:
             report.published[name] = "local index"
+        # What the release workflow's verify-release job does after publishing, here
+        # against the local index (no attestations: they need GitHub's OIDC identity).
+        verify_release.verify(dist, version, index.simple_url, attempts=1)
+        report.notes.append(
+            "verified the published set: every file downloaded by name matches SHA256SUMS, "
+            "pip install by version rolls dice; PEP 740 attestations not run here (OIDC)"
+        )
         install_and_smoke(index, version, report)
 
 
@@ -221,6 +233,38 @@ def build_calls(all_platforms: bool, dist: Path) -> list[list[str]]:
     rows = build.select_targets(all_platforms, [])
     calls = [["--target", t.id, "--out", str(dist)] for t in rows]
     return [*calls, ["--sdist-only", "--out", str(dist)]]
+
+
+def rebuild_elsewhere(all_platforms: bool, dist: Path, report: Rehearsal) -> None:
+    """Every artifact again: the same command lines from a copy of the checkout in
+    another directory, with another cargo home and target directory, the same commit
+    time; then byte for byte against the first build (scripts/repro.py)."""
+    epoch = repro.release_epoch(ROOT)
+    with tempfile.TemporaryDirectory(prefix="gwp-rebuild-") as tmp_name:
+        tmp = Path(tmp_name)
+        checkout = repro.copy_checkout(ROOT, tmp / "elsewhere" / "checkout")
+        env = tool_env(
+            {
+                "CARGO_HOME": str(repro.fresh_cargo_home(tmp / "other-cargo-home", checkout)),
+                "CARGO_TARGET_DIR": str(tmp / "other-target"),
+                "SOURCE_DATE_EPOCH": str(epoch),
+            }
+        )
+        rebuilt = tmp / "rebuilt"
+        for call in build_calls(all_platforms, rebuilt):
+            subprocess.run(
+                [sys.executable, str(checkout / "scripts" / "build.py"), *call],
+                cwd=checkout,
+                env=env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+        problems = repro.compare(dist, rebuilt)
+        if problems:
+            raise PipelineError("not reproducible:\n  " + "\n  ".join(problems))
+    count = len([p for p in dist.iterdir() if is_artifact(p.name)])
+    print(f"    reproducible: {count}/{count} artifacts identical", flush=True)
+    report.notes.append(f"reproducible: {count}/{count} artifacts identical")
 
 
 def cell_report(outcomes: list[suite.WheelOutcome]) -> list[str]:
@@ -263,6 +307,7 @@ def run(args: argparse.Namespace) -> Rehearsal:
     for built in reports:
         report.notes += [f"not built here: {n}" for n in built.not_buildable]
     version = reports[-1].version
+    report.stage("reproduce", lambda: rebuild_elsewhere(args.all_platforms, dist, report))
     scope = "local" if args.all_platforms else "host"
     gated = report.stage("gate", lambda: gate.run(dist, scope))
     report.gates = gated.checks

@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -42,7 +43,7 @@ from pathlib import Path
 import tomllib
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pipeline import PipelineError, is_artifact, sha256
+from pipeline import PipelineError, is_artifact, sha256, tool_env
 
 # The spellings every machine's absolute build paths become, in the native module
 # (--remap-path-prefix) and in the SBOM (sbom.normalize_wheel). Fixed top-level names
@@ -79,6 +80,48 @@ _TAR_FIELDS: tuple[tuple[str, Callable[[tarfile.TarInfo], object]], ...] = (
     ("linkname", lambda m: m.linkname),
     ("pax_headers", lambda m: sorted(m.pax_headers.items())),
 )
+
+
+def fresh_cargo_home(path: Path, root: Path) -> Path:
+    """A cargo home of its own for a second build, filled from this user's download
+    cache (crates.io when something is missing): a rebuild must not share one."""
+    cache = Path(os.environ.get("CARGO_HOME") or Path.home() / ".cargo") / "registry"
+    for part in ("index", "cache"):
+        if (cache / part).is_dir():
+            shutil.copytree(cache / part, path / "registry" / part, dirs_exist_ok=True)
+    env = {**tool_env(), "CARGO_HOME": str(path)}
+    fetch = ["cargo", "fetch", "--locked"]
+    offline = subprocess.run(
+        [*fetch, "--offline"], cwd=root, env=env, capture_output=True, check=False
+    )
+    if offline.returncode != 0:
+        subprocess.run(fetch, cwd=root, env=env, check=True, capture_output=True)
+    return path
+
+
+def copy_checkout(root: Path, dest: Path) -> Path:
+    """The working tree as git sees it (tracked files and untracked ones it does not
+    ignore) copied to `dest`: the same sources in another place."""
+    listed = subprocess.run(
+        ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = root / name
+        if source.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+    return dest
+
+
+def release_epoch(root: Path) -> int:
+    """SOURCE_DATE_EPOCH when the caller set it (a rebuild elsewhere, an unpacked
+    sdist), else the commit's time."""
+    given = os.environ.get("SOURCE_DATE_EPOCH", "")
+    if given.isdigit():
+        return int(given)
+    return source_date_epoch(root)
 
 
 def source_date_epoch(root: Path) -> int:

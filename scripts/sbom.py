@@ -360,12 +360,29 @@ def _determinism_problems(
 
 
 def _cargo_tree(manifest: Path, target: str, edges: str) -> set[tuple[str, str]]:
-    result = subprocess.run(
+    result = _run_cargo_tree(manifest, target, edges, offline=True)
+    if result.returncode != 0:  # a fresh runner (the gate job) has no crates cached yet
+        result = _run_cargo_tree(manifest, target, edges, offline=False)
+    if result.returncode != 0:
+        raise PipelineError(f"cargo tree failed: {result.stderr.strip()[-500:]}")
+    crates = set()
+    for line in result.stdout.splitlines():
+        # `name vX.Y.Z`, then ` (path)` for path crates, ` (proc-macro)`, ` (*)` for repeats.
+        parts = line.split()
+        if len(parts) >= 2 and parts[1].startswith("v"):
+            crates.add((parts[0], parts[1][1:]))
+    return crates
+
+
+def _run_cargo_tree(
+    manifest: Path, target: str, edges: str, *, offline: bool
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [
             "cargo",
             "tree",
             "--locked",
-            "--offline",
+            *(["--offline"] if offline else []),
             "--manifest-path",
             str(manifest),
             "-e",
@@ -383,15 +400,6 @@ def _cargo_tree(manifest: Path, target: str, edges: str) -> set[tuple[str, str]]
         text=True,
         check=False,
     )
-    if result.returncode != 0:
-        raise PipelineError(f"cargo tree failed: {result.stderr.strip()[-500:]}")
-    crates = set()
-    for line in result.stdout.splitlines():
-        # `name vX.Y.Z`, then ` (path)` for path crates, ` (proc-macro)`, ` (*)` for repeats.
-        parts = line.split()
-        if len(parts) >= 2 and parts[1].startswith("v"):
-            crates.add((parts[0], parts[1][1:]))
-    return crates
 
 
 def _lock_packages(cargo_lock: Path) -> tuple[dict[tuple[str, str], str | None], str, str]:

@@ -162,7 +162,18 @@ def test_publish_needs_everything_and_holds_one_permission(release: dict[str, An
         "test-freebsd",
     }
     publish = jobs["publish"]
-    assert publish["needs"] == ["gate"]
+    # The gate passed the set, and an independent rebuild matched it byte for byte.
+    assert publish["needs"] == ["gate", "reproduce"]
+    assert set(jobs["reproduce"]["needs"]) == {"build", "sdist"}
+    assert "scripts/repro.py compare dist rebuilt" in str(jobs["reproduce"])
+    assert jobs["attest"]["permissions"] == {"id-token": "write", "attestations": "write"}
+    assert set(jobs["github-release"]["needs"]) == {"gate", "publish", "attest"}
+    verify = jobs["verify-release"]
+    assert set(verify["needs"]) == {"publish", "github-release"}
+    assert verify["permissions"] == {"contents": "read", "attestations": "read"}
+    runners = {row["runner"].split("-")[0] for row in matrix(verify)}
+    assert runners == {"ubuntu", "macos", "windows"}
+    assert "--repository" in str(verify) and "gh attestation verify" in str(verify)
     assert publish["permissions"] == {"id-token": "write"}
     assert publish["environment"]["name"] == "pypi"
     assert "refs/tags/v" in publish["if"]
@@ -172,7 +183,6 @@ def test_publish_needs_everything_and_holds_one_permission(release: dict[str, An
     assert "pypi.txt" in script
     assert "scripts/publish.py" in script
     assert "--attestations" in script
-    assert set(jobs["github-release"]["needs"]) == {"gate", "publish"}
     assert jobs["github-release"]["permissions"] == {"contents": "write"}
     gate_run = " ".join(str(s.get("run", "")) for s in jobs["gate"]["steps"])
     assert "scripts/gate.py dist --scope release" in gate_run

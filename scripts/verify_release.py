@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""After publishing: what the index serves is what the gate passed, and it installs.
+
+    verify_release.py DIST --version X.Y.Z [--index pypi | --simple-url URL]
+                      [--repository URL] [--skip-download] [--attempts N]
+
+DIST is the gated set (SHA256SUMS and pypi.txt from scripts/gate.py). For every file of
+pypi.txt: download it from the index by its exact name and compare its SHA-256 with
+SHA256SUMS; with --repository, verify its PEP 740 attestation against that repository
+(`pypi-attestations verify pypi`, PyPI only). Then `pip install game-with-pyo3==X.Y.Z`
+from the index in a fresh venv and roll dice. The index (PyPI's CDN) may lag behind the
+upload: each step is retried a bounded number of times, then it fails saying what to
+do. The release workflow runs this on Linux, macOS and Windows; the rehearsal runs it
+against its local index.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import publish
+from pipeline import DIST_NAME, PipelineError, tool_env
+
+SMOKE = (
+    "from game_with_pyo3 import dnd, __version__; import sys; "
+    "assert __version__ == sys.argv[1], __version__; "
+    "print(__version__, dnd.roll_dice(3, 6, seed=1), dnd.roll('4d6kh3', seed=1).total)"
+)
+WHAT_TO_DO = (
+    "Nothing can replace a file on PyPI: if a published file is wrong, yank this release "
+    "on PyPI (project page, Manage, Releases) and cut a patch release; if the index only "
+    "lags, re-run this job later."
+)
+
+
+def gated_sums(dist: Path) -> dict[str, str]:
+    sums = dist / "SHA256SUMS"
+    if not sums.exists():
+        raise PipelineError(f"{sums} is missing: verify the set the gate passed")
+    pairs = (line.split(maxsplit=1) for line in sums.read_text().splitlines() if line.strip())
+    return {name.strip(): digest for digest, name in pairs}
+
+
+def retried(what: str, attempts: int, pause: float, work: Callable[[], None]) -> None:
+    """Run `work()` until it passes, at most `attempts` times (the index may lag)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            work()
+            return
+        except (PipelineError, subprocess.CalledProcessError) as err:
+            if attempt == attempts:
+                raise PipelineError(f"{what} failed {attempts} times: {err}. {WHAT_TO_DO}") from err
+            print(f"    {what}: {err}; asking again in {pause:.0f}s", flush=True)
+            time.sleep(pause)
+
+
+def check_downloads(dist: Path, simple_url: str) -> list[str]:
+    sums = gated_sums(dist)
+    names = [line.strip() for line in (dist / "pypi.txt").read_text().splitlines() if line]
+    entries = publish.index_entries(simple_url)
+    missing = [n for n in names if n not in entries]
+    if missing:
+        raise PipelineError(f"the index does not list {missing}")
+    checked = []
+    for name in names:
+        url, _ = entries[name]
+        with urllib.request.urlopen(url, timeout=120) as response:  # noqa: S310 - index URL
+            digest = hashlib.sha256(response.read()).hexdigest()
+        if digest != sums[name]:
+            raise PipelineError(
+                f"{name} from the index has SHA-256 {digest}, the gate passed {sums[name]}"
+            )
+        checked.append(name)
+    return checked
+
+
+def check_attestations(dist: Path, repository: str) -> None:
+    names = [line.strip() for line in (dist / "pypi.txt").read_text().splitlines() if line]
+    for name in names:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pypi_attestations",
+                "verify",
+                "pypi",
+                "--repository",
+                repository,
+                f"pypi:{name}",
+            ],
+            env=tool_env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            tail = (result.stdout + result.stderr).strip()[-600:]
+            raise PipelineError(f"the PEP 740 attestation of {name} does not verify: {tail}")
+        print(f"    attestation of {name}: verified against {repository}", flush=True)
+
+
+def install_and_roll(version: str, simple_url: str) -> str:
+    with tempfile.TemporaryDirectory(prefix="gwp-verify-") as tmp:
+        venv = Path(tmp) / "venv"
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        python = venv / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+        subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-cache-dir",
+                "--only-binary",
+                DIST_NAME,
+                "--index-url",
+                simple_url,
+                f"{DIST_NAME}=={version}",
+            ],
+            check=True,
+        )
+        return subprocess.run(
+            [str(python), "-c", SMOKE, version], check=True, capture_output=True, text=True
+        ).stdout.strip()
+
+
+def verify(
+    dist: Path,
+    version: str,
+    simple_url: str,
+    *,
+    repository: str | None = None,
+    download: bool = True,
+    attempts: int = 6,
+    pause: float = 30.0,
+) -> None:
+    if download:
+        retried(
+            "downloading and hashing every file",
+            attempts,
+            pause,
+            lambda: print(f"    {len(check_downloads(dist, simple_url))} files match SHA256SUMS"),
+        )
+    if repository:
+        check_attestations(dist, repository)
+    retried(
+        f"pip install {DIST_NAME}=={version}",
+        attempts,
+        pause,
+        lambda: print(f"    installed and rolled: {install_and_roll(version, simple_url)}"),
+    )
+
+
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("dist", type=Path)
+    parser.add_argument("--version", required=True)
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--index", choices=sorted(publish.INDEXES))
+    where.add_argument("--simple-url")
+    parser.add_argument("--repository", help="verify PEP 740 attestations against it")
+    parser.add_argument(
+        "--skip-download", action="store_true", help="only install and roll (other runners)"
+    )
+    parser.add_argument("--attempts", type=int, default=6)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    simple_url = publish.INDEXES[args.index][1] if args.index else args.simple_url
+    try:
+        verify(
+            args.dist,
+            args.version.removeprefix("v"),
+            simple_url,
+            repository=args.repository,
+            download=not args.skip_download,
+            attempts=args.attempts,
+        )
+    except PipelineError as err:
+        print(f"verify-release: {err}", file=sys.stderr)
+        return 1
+    print("verify-release: the published release is the gated one, and it installs")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
