@@ -163,3 +163,20 @@ def test_a_cell_without_hypothesis_runs_everything_else(
     assert "SKIPPED" in log
     assert "hypothesis is not installed" in log
     assert re.search(r"\d+ passed, \d+ skipped", log)
+
+
+def test_the_readme_checksum_command_verifies_the_gated_set(rehearsal: tuple[Path, str]) -> None:
+    """README, "Verifying a release", step 1, on the rehearsal's gated artifacts."""
+    result = subprocess.run(
+        ["sha256sum", "--check", "--ignore-missing", "SHA256SUMS"],
+        cwd=rehearsal[0],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count(": OK") == len(
+        [p for p in rehearsal[0].iterdir() if p.name.endswith((".whl", ".tar.gz"))]
+    )
+    assert "reproducible: " in rehearsal[1]
+    assert "artifacts identical" in rehearsal[1]

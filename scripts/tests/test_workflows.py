@@ -173,7 +173,8 @@ def test_publish_needs_everything_and_holds_one_permission(release: dict[str, An
     assert verify["permissions"] == {"contents": "read", "attestations": "read"}
     runners = {row["runner"].split("-")[0] for row in matrix(verify)}
     assert runners == {"ubuntu", "macos", "windows"}
-    assert "--repository" in str(verify) and "gh attestation verify" in str(verify)
+    assert "--repository" in str(verify)
+    assert "gh attestation verify" in str(verify)
     assert publish["permissions"] == {"id-token": "write"}
     assert publish["environment"]["name"] == "pypi"
     assert "refs/tags/v" in publish["if"]
