@@ -71,7 +71,9 @@ def _run(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) ->
         check=False,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        text=True,
+        # maturin prints emoji; Windows' default code page cannot decode them.
+        encoding="utf-8",
+        errors="replace",
     )
     if result.returncode != 0:
         sys.stdout.write(result.stdout[-4000:])
@@ -124,10 +126,12 @@ def compatibility_args(target: Target) -> list[str]:
 
 
 def build_mode(target: Target) -> str:
-    """'cross' from an x86_64 Linux host, 'native' on the target's own OS (macOS and
-    Windows runners), or '' when this machine cannot build the target."""
+    """'cross' from an x86_64 Linux host (zig links Linux, FreeBSD and macOS targets),
+    'native' on the target's own OS (macOS and Windows runners), or '' when this host
+    cannot build the target. (The manifest's `local` says which rows this project's
+    own machines can build; a CI runner also builds the others.)"""
     linux_host = platform.machine().lower() in ("x86_64", "amd64") and sys.platform == "linux"
-    if target.local and linux_host:
+    if linux_host and target.os in ("linux", "freebsd", "darwin"):
         return "cross"
     if target.os in ("darwin", "win32") and sys.platform == target.os:
         return "native"

@@ -202,6 +202,9 @@ def _venv(root: Root, work: Path, python: str, target: Target, wheel: Path) -> s
     )
     if made.returncode != 0:
         raise PipelineError(f"venv in the {root.suite} {root.arch} root: {made.stderr.strip()}")
+    # The venv was made as root; this user's pip fills it.
+    owner = f"{os.getuid()}:{os.getgid()}"
+    subprocess.run(privileged(["chown", "-R", owner, str(work)]), check=True)
     site = work / "venv" / "lib" / f"python{python}" / "site-packages"
     needs = testdeps.requirements(testdeps.Cell(target, python))
     for reason in needs.skipped:

@@ -230,7 +230,13 @@ def summary(dist: Path, report: Rehearsal, release_only: list[str]) -> str:
 def build_calls(all_platforms: bool, dist: Path) -> list[list[str]]:
     """The build commands of the rehearsal: per manifest row exactly what that row's CI
     build job runs (`build.py --target ID --out DIST`), then what the sdist job runs."""
-    rows = build.select_targets(all_platforms, [])
+    # Rows this project's machines cannot build (`local = false`) are left to CI, except
+    # those whose own OS could (a macOS or Windows rehearsal).
+    rows = [
+        t
+        for t in build.select_targets(all_platforms, [])
+        if t.local or build.build_mode(t) == "native"
+    ]
     calls = [["--target", t.id, "--out", str(dist)] for t in rows]
     return [*calls, ["--sdist-only", "--out", str(dist)]]
 
@@ -306,6 +312,9 @@ def run(args: argparse.Namespace) -> Rehearsal:
         reports.append(report.stage(f"build {' '.join(call[:2])}", partial(build.execute, parsed)))
     for built in reports:
         report.notes += [f"not built here: {n}" for n in built.not_buildable]
+    for row in build.select_targets(args.all_platforms, []):
+        if not row.local and build.build_mode(row) != "native":
+            report.notes.append(f"not built here: {row.id}: built in CI only ({row.ci_build})")
     version = reports[-1].version
     report.stage("reproduce", lambda: rebuild_elsewhere(args.all_platforms, dist, report))
     scope = "local" if args.all_platforms else "host"

@@ -95,3 +95,12 @@ def test_a_host_interpreter_on_path_cannot_leak_into_a_cross_build(
     (wheel,) = report.built
     modules = [n for n in zipfile.ZipFile(tmp_path / "dist" / wheel).namelist() if "/_core." in n]
     assert modules == ["game_with_pyo3/_core.cpython-314t-aarch64-linux-gnu.so"]
+
+
+def test_a_ci_runner_builds_rows_this_machine_cannot() -> None:
+    """`local = false` (no Rust std on this machine's mirror) must not stop a CI runner
+    with `--target` from cross-building the row."""
+    armv7 = next(t for t in pipeline.load_targets() if t.id == "musllinux-armv7")
+    assert not armv7.local
+    if build.platform.machine() == "x86_64" and build.sys.platform == "linux":
+        assert build.build_mode(armv7) == "cross"
