@@ -12,7 +12,7 @@ mod _core {
     #[pymodule_export]
     use crate::bindings::character::{_restore_character, AttackResult, PyCharacter};
     #[pymodule_export]
-    use crate::bindings::dice::{_restore_roller, Roller, roll_dice};
+    use crate::bindings::dice::{_restore_roller, Roller, roll_dice, roll_dice_array};
     #[pymodule_export]
     use crate::bindings::duel::{_simulate_duel_panicking_at, DuelStats, simulate_duel};
     #[pymodule_export]

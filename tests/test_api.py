@@ -42,6 +42,7 @@ def test_everything_has_a_docstring(obj: object) -> None:
     ("func", "text"),
     [
         (dnd.roll_dice, "(num_dice, sides, *, seed=None)"),
+        (dnd.roll_dice_array, "(num_dice, sides, *, seed=None)"),
         (dnd.roll, "(expression, *, seed=None)"),
         (dnd.simulate_duel, "(a, b, *, trials=10000, seed=None, threads=None)"),
         (dnd.Roller, "(seed=None)"),

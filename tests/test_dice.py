@@ -27,6 +27,22 @@ def test_pinned_test_vectors() -> None:
     ]
 
 
+@pytest.mark.parametrize("sides", [6, 255, 256, 70_000])
+@pytest.mark.parametrize("count", [255, 256, 4_096, 4_097, 3_000_001])
+def test_every_way_of_building_the_list_gives_the_documented_dice(count: int, sides: int) -> None:
+    # Up to 255 sides, lists of 256 dice or more are built from packed bytes, others die
+    # by die; above 4,096 dice the drawing detaches. The dice are the same either way.
+    dice = dnd.roll_dice(count, sides, seed=11)
+    assert type(dice) is list
+    reference = ReferenceDice(11)
+    head = reference.dice(min(count, 300), sides)
+    assert dice[: len(head)] == head
+    assert len(dice) == count
+    assert all(1 <= d <= sides for d in dice[-1_000:])
+    if count <= 5_000:
+        assert dice == ReferenceDice(11).dice(count, sides)
+
+
 def test_unseeded_rolls_vary() -> None:
     assert len({tuple(dnd.roll_dice(8, 1000)) for _ in range(5)}) > 1
 

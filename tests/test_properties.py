@@ -32,6 +32,17 @@ def test_values_are_in_range_and_reproducible(count: int, sides: int, seed: int)
     assert dice == dnd.roll_dice(count, sides, seed=seed)
 
 
+@given(
+    count=st.integers(0, 3_000),
+    sides=st.one_of(st.integers(1, 300), st.integers(1, 70_000), st.integers(1, 2**31 - 1)),
+    seed=st.integers(0, 2**64 - 1),
+)
+def test_the_array_holds_the_dice_of_the_list(count: int, sides: int, seed: int) -> None:
+    dice = dnd.roll_dice_array(count, sides, seed=seed)
+    assert dice.itemsize == (1 if sides < 2**8 else 2 if sides < 2**16 else 4)
+    assert dice.tolist() == dnd.roll_dice(count, sides, seed=seed)
+
+
 @given(score=st.integers(1, 30))
 def test_modifier_is_floor_of_half(score: int) -> None:
     c = dnd.Character("X", 10, score, score, score, score, score, score)

@@ -23,6 +23,15 @@ def test_stream_continues_across_calls() -> None:
     assert roller.roll_dice(2, 100) == reference.dice(2, 100)
 
 
+def test_stream_continues_across_list_building_paths() -> None:
+    # Small rolls build their list die by die, rolls of 256 dice or more (up to 255
+    # sides) from packed bytes, rolls above 4,096 dice draw detached.
+    roller = dnd.Roller(21)
+    reference = ReferenceDice(21)
+    for count, sides in [(3, 6), (300, 20), (2, 1000), (5_000, 255), (256, 256), (1, 4)]:
+        assert roller.roll_dice(count, sides) == reference.dice(count, sides)
+
+
 def test_unseeded_rollers_differ() -> None:
     assert dnd.Roller().roll_dice(10, 1000) != dnd.Roller().roll_dice(10, 1000)
 

@@ -16,6 +16,7 @@ from game_with_pyo3._core import (
     Roller,
     roll,
     roll_dice,
+    roll_dice_array,
     simulate_duel,
 )
 
@@ -30,5 +31,6 @@ __all__ = [
     "Roller",
     "roll",
     "roll_dice",
+    "roll_dice_array",
     "simulate_duel",
 ]

@@ -5,9 +5,10 @@
 //! 1. **Detach for big work.** Work that grows with the number of dice (rolling them,
 //!    writing out a `Roll`) runs detached once it exceeds [`DETACH_ABOVE_DICE`] dice,
 //!    so other Python threads run meanwhile; below that, detaching and re-attaching
-//!    costs more than the work. Turning `roll_dice`'s result into a Python list needs
-//!    the interpreter, so that part stays attached. `simulate_duel` always detaches
-//!    (`bindings::duel`).
+//!    costs more than the work. Dice are drawn detached straight into the buffer that
+//!    becomes the result (a `bytes` object's own memory); what needs the interpreter
+//!    stays attached: building `roll_dice`'s list from it, copying it into
+//!    `roll_dice_array`'s array. `simulate_duel` always detaches (`bindings::duel`).
 //! 2. **Never block on a lock while attached.** A lock is tried first; only if another
 //!    thread holds it does the caller detach, wait, and re-attach holding it
 //!    ([`lock`]). A Roller's lock can be held for a whole 10-million-die roll, and a

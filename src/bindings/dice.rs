@@ -3,7 +3,8 @@
 use std::sync::Mutex;
 
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBytes, PyList, PyTuple, PyType};
 
 use super::notation::Roll;
 use super::{detach, restorer};
@@ -18,7 +19,8 @@ pub(crate) fn rng_for(seed: Option<u64>) -> DiceRng {
 ///
 /// ``sides`` may be up to ``2**31 - 1``; at most 10,000,000 dice per call. With
 /// ``seed`` (``0 <= seed < 2**64``) the result is the same on every run, release and
-/// platform. Raises ``ValueError`` for out-of-range arguments.
+/// platform. Raises ``ValueError`` for out-of-range arguments. For many dice,
+/// ``roll_dice_array`` returns the same dice without a Python object per die.
 #[pyfunction]
 #[pyo3(signature = (num_dice, sides, *, seed = None))]
 pub fn roll_dice(
@@ -26,10 +28,93 @@ pub fn roll_dice(
     num_dice: i64,
     sides: i64,
     seed: Option<u64>,
-) -> PyResult<Vec<u32>> {
+) -> PyResult<Bound<'_, PyList>> {
     let (count, sides) = dice::check_dice(num_dice, sides)?;
     let mut rng = rng_for(seed);
-    Ok(detach::run(py, count.into(), || rng.dice(count, sides)))
+    dice_list(py, count, sides, |packed| {
+        detach::run(py, count.into(), || rng.fill_packed(sides, packed));
+    })
+}
+
+/// Roll ``num_dice`` dice with ``sides`` sides each, as an ``array.array``.
+///
+/// The same dice as ``roll_dice`` with the same arguments and ``seed``, in the
+/// narrowest unsigned type that holds ``sides``: typecode ``'B'`` (one byte per die)
+/// up to 255 sides, ``'H'`` up to 65,535, else ``'I'``. Big rolls are drawn without
+/// holding the interpreter. The array exposes the buffer protocol: ``numpy.asarray(a)``
+/// and ``numpy.frombuffer(a, dtype=a.typecode)`` wrap it without a copy. Limits and
+/// exceptions are those of ``roll_dice``.
+#[pyfunction]
+#[pyo3(signature = (num_dice, sides, *, seed = None))]
+pub fn roll_dice_array(
+    py: Python<'_>,
+    num_dice: i64,
+    sides: i64,
+    seed: Option<u64>,
+) -> PyResult<Bound<'_, PyAny>> {
+    static ARRAY: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    let (count, sides) = dice::check_dice(num_dice, sides)?;
+    let mut rng = rng_for(seed);
+    let width = dice::packed_width(sides);
+    let packed = PyBytes::new_with(py, count as usize * width, |packed| {
+        detach::run(py, count.into(), || rng.fill_packed(sides, packed));
+        Ok(())
+    })?;
+    // `array(typecode, bytes)` copies the bytes once, with memcpy: the stable ABI
+    // (3.10) has no way to write into an array's own buffer.
+    let typecode = match width {
+        1 => "B",
+        2 => "H",
+        _ => "I",
+    };
+    ARRAY
+        .import(py, "array", "array")?
+        .call1((typecode, packed))
+}
+
+/// Rolls of this many dice or more with at most 255 sides build their list from bytes.
+const LIST_FROM_BYTES_FROM: u32 = 256;
+
+/// `count` dice of `sides` sides as a list; `fill` draws them into a packed buffer
+/// (`DiceRng::fill_packed`).
+///
+/// Up to 255 sides a die is a byte, and `list(bytes)` is the cheapest way the stable
+/// ABI has to build a list: `CPython`'s own loop, where a list built element by element
+/// from here costs two calls into the interpreter per die (`PyList_SetItem` and a
+/// reference count). Below [`LIST_FROM_BYTES_FROM`] dice, creating the `bytes` costs
+/// more than it saves. Dice above 255 sides are whole `int` objects, whose allocation
+/// dwarfs either way of filling the list.
+fn dice_list(
+    py: Python<'_>,
+    count: u32,
+    sides: u32,
+    fill: impl FnOnce(&mut [u8]),
+) -> PyResult<Bound<'_, PyList>> {
+    let width = dice::packed_width(sides);
+    if width == 1 && count >= LIST_FROM_BYTES_FROM {
+        let packed = PyBytes::new_with(py, count as usize, |packed| {
+            fill(packed);
+            Ok(())
+        })?;
+        return Ok(py.get_type::<PyList>().call1((packed,))?.cast_into()?);
+    }
+    let mut packed = vec![0; count as usize * width];
+    fill(&mut packed);
+    match width {
+        1 => PyList::new(py, packed),
+        2 => PyList::new(
+            py,
+            packed
+                .chunks_exact(2)
+                .map(|die| u16::from_ne_bytes([die[0], die[1]])),
+        ),
+        _ => PyList::new(
+            py,
+            packed
+                .chunks_exact(4)
+                .map(|die| u32::from_ne_bytes([die[0], die[1], die[2], die[3]])),
+        ),
+    }
 }
 
 /// A seedable source of dice that threads can share.
@@ -62,11 +147,18 @@ impl Roller {
     }
 
     /// Roll ``num_dice`` dice with ``sides`` sides from this Roller's stream.
-    fn roll_dice(&self, py: Python<'_>, num_dice: i64, sides: i64) -> PyResult<Vec<u32>> {
+    fn roll_dice<'py>(
+        &self,
+        py: Python<'py>,
+        num_dice: i64,
+        sides: i64,
+    ) -> PyResult<Bound<'py, PyList>> {
         let (count, sides) = dice::check_dice(num_dice, sides)?;
-        Ok(detach::run_locked(py, &self.rng, count.into(), |rng| {
-            rng.dice(count, sides)
-        }))
+        dice_list(py, count, sides, |packed| {
+            detach::run_locked(py, &self.rng, count.into(), |rng| {
+                rng.fill_packed(sides, packed);
+            });
+        })
     }
 
     /// Roll dice notation from this Roller's stream (see ``dnd.roll``).

@@ -10,7 +10,7 @@
 //! - a fallen character (health 0) can neither attack nor be attacked;
 //! - a character cannot attack itself.
 
-use super::dice::DiceRng;
+use super::dice::{DiceRng, Reach};
 use super::error::{Error, Result};
 
 /// Highest health a character may be created with. It bounds how long a duel can
@@ -204,15 +204,6 @@ impl Character {
         Ok(self.health)
     }
 
-    /// A fresh copy for simulations: same health, no stance.
-    #[must_use]
-    pub fn combat_copy(&self) -> Self {
-        Self {
-            defending: false,
-            ..self.clone()
-        }
-    }
-
     /// Resolve one attack of `self` on `target`, drawing dice from `rng`.
     /// Validates before rolling, so a refused attack changes nothing.
     pub fn attack(&self, target: Target<'_>, rng: &mut DiceRng) -> Result<AttackOutcome> {
@@ -236,30 +227,71 @@ impl Character {
 
     /// The attack itself, for callers that know both sides are standing.
     pub(crate) fn strike(&self, target: &mut Self, rng: &mut DiceRng) -> AttackOutcome {
-        let natural = rng.die(20);
         let attack_bonus = self.modifier(Ability::Strength);
-        let attack_total = natural as i32 + attack_bonus;
         let target_armor_class = target.armor_class() + if target.defending { 2 } else { 0 };
-        let critical = natural == 20;
-        let hit = critical || (natural != 1 && attack_total >= target_armor_class);
-        let mut damage = 0;
-        if hit {
-            let dice = if critical { 2 } else { 1 };
-            let rolled: i32 = (0..dice).map(|_| rng.die(8) as i32).sum();
-            damage = (rolled + attack_bonus).max(1) as u32;
-            target.health = target.health.saturating_sub(damage);
-        }
+        let swing = swing(attack_bonus, to_hit(attack_bonus, target_armor_class), rng);
+        target.health = target.health.saturating_sub(swing.damage);
         target.defending = false;
         AttackOutcome {
-            natural,
+            natural: swing.natural,
             attack_bonus,
-            attack_total,
+            attack_total: swing.natural as i32 + attack_bonus,
             target_armor_class,
-            hit,
-            critical,
-            damage,
+            hit: swing.hit,
+            critical: swing.critical,
+            damage: swing.damage,
             target_health: target.health,
         }
+    }
+}
+
+/// One attack roll and its damage, before they are applied to the target.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Swing {
+    pub natural: u32,
+    pub hit: bool,
+    pub critical: bool,
+    pub damage: u32,
+}
+
+/// The natural d20 an attack with `attack_bonus` needs against `armor_class`: d20 +
+/// bonus must reach the armour class, a natural 1 always misses and a natural 20 always
+/// hits — so the need is `armor_class - attack_bonus`, held to `2..=20` — prepared for
+/// [`swing`].
+#[must_use]
+pub(crate) fn to_hit(attack_bonus: i32, armor_class: i32) -> Reach {
+    Reach::new(
+        20,
+        armor_class.saturating_sub(attack_bonus).clamp(2, 20) as u32,
+    )
+}
+
+/// The attack rule, the one place it is written (`Character::strike` and the duel both
+/// call it), with [`to_hit`]: roll a d20; it hits at `to_hit` or more, and a natural 20
+/// is critical; a hit deals 1d8 (2d8 on a critical) + `attack_bonus`, at least 1. The
+/// d20 is drawn first, then the damage dice.
+///
+/// Whether an attack hits is a coin flip to the processor, so the damage die is drawn
+/// with [`DiceRng::die_if`] and the damage is selected, not branched on: with a branch
+/// on the hit, mispredicted on half the attacks, Monte Carlo duels ran about 25% slower.
+/// Whether the die is drawn decides where the next attack's d20 comes from, so in a
+/// duel every attack waits for the previous one's hit; [`DiceRng::die_reaching`] tells
+/// it early.
+#[inline]
+pub(crate) fn swing(attack_bonus: i32, to_hit: Reach, rng: &mut DiceRng) -> Swing {
+    let (natural, [hit, critical]) = rng.die_reaching(20, &[to_hit, Reach::new(20, 20)]);
+    let mut rolled = rng.die_if(hit, 8);
+    // A branch is right for the second die: one attack in twenty is critical.
+    if critical {
+        rolled += rng.die(8);
+    }
+    // Arithmetic, not `if`: a branch here would be mispredicted on half the attacks.
+    let damage = u32::from(hit) * (rolled as i32 + attack_bonus).max(1) as u32;
+    Swing {
+        natural,
+        hit,
+        critical,
+        damage,
     }
 }
 
@@ -380,6 +412,23 @@ mod tests {
             }
             assert_eq!(target.health(), 1_000 - out.damage);
             assert!(!target.is_defending());
+        }
+    }
+
+    #[test]
+    fn to_hit_is_the_stated_rule() {
+        for attack_bonus in -5..=10 {
+            for armor_class in -10..=40 {
+                for natural in 1..=20u32 {
+                    let stated = natural == 20
+                        || (natural != 1 && natural as i32 + attack_bonus >= armor_class);
+                    assert_eq!(
+                        to_hit(attack_bonus, armor_class).is_reached_by(natural),
+                        stated,
+                        "bonus {attack_bonus}, AC {armor_class}, natural {natural}"
+                    );
+                }
+            }
         }
     }
 

@@ -90,24 +90,179 @@ impl DiceRng {
 
     /// One die in `1..=sides`, unbiased. `sides` must be at least 1.
     pub fn die(&mut self, sides: u32) -> u32 {
+        face(self.accepted_draw(sides).1)
+    }
+
+    /// The raw draw a die of `sides` sides is made from, and `draw * sides` (Lemire
+    /// 2019): the high half of the product is uniform once its low half clears the
+    /// rejection threshold `2**32 mod sides`; rejected draws are replaced by the next.
+    #[inline]
+    fn accepted_draw(&mut self, sides: u32) -> (u32, u64) {
         debug_assert!(sides >= 1);
-        // Lemire (2019): the high half of x * sides is uniform once the low half
-        // clears the rejection threshold `2**32 mod sides`.
-        let mut product = u64::from(self.next_u32()) * u64::from(sides);
-        let mut low = product as u32;
-        if low < sides {
+        let mut draw = self.next_u32();
+        let mut product = u64::from(draw) * u64::from(sides);
+        if (product as u32) < sides {
             let threshold = sides.wrapping_neg() % sides;
-            while low < threshold {
-                product = u64::from(self.next_u32()) * u64::from(sides);
-                low = product as u32;
+            while (product as u32) < threshold {
+                draw = self.next_u32();
+                product = u64::from(draw) * u64::from(sides);
             }
         }
-        (product >> 32) as u32 + 1
+        (draw, product)
+    }
+
+    /// A die of `sides` sides, as [`DiceRng::die`] draws it, and whether it reached each
+    /// face in `reach` (prepared for dice of `sides` sides). The comparisons are made on
+    /// the raw draw, which Lemire's mapping never reorders, so they are known a few
+    /// cycles before the die is: in a duel the next draw's position waits on whether
+    /// this attack hit.
+    #[inline]
+    pub fn die_reaching<const N: usize>(
+        &mut self,
+        sides: u32,
+        reach: &[Reach; N],
+    ) -> (u32, [bool; N]) {
+        debug_assert!(reach.iter().all(|r| r.sides == sides));
+        let (draw, product) = self.accepted_draw(sides);
+        (face(product), reach.map(|r| u64::from(draw) >= r.draw))
+    }
+
+    /// A die drawn only if `roll` holds, else 0: the stream advances exactly as
+    /// `if roll { die(sides) }` would.
+    ///
+    /// The duel draws an attack's damage die with this: whether there is one depends on
+    /// whether the attack hit, a coin flip to the processor. The die is drawn on a copy
+    /// and the stream's new position chosen without a branch, so the next attack, which
+    /// waits for that position, waits a few cycles instead of a mispredicted branch.
+    #[inline]
+    pub fn die_if(&mut self, roll: bool, sides: u32) -> u32 {
+        let mut ahead = Self {
+            inner: self.inner.clone(),
+        };
+        let die = ahead.die(sides);
+        // Masks, not `if`, which the compiler may turn into a branch.
+        let keep = u128::from(roll).wrapping_neg();
+        self.inner = Pcg64Mcg::new((ahead.state() & keep) | (self.state() & !keep));
+        die * u32::from(roll)
     }
 
     /// Fill a vector with `count` dice of `sides` sides.
     pub fn dice(&mut self, count: u32, sides: u32) -> Vec<u32> {
         (0..count).map(|_| self.die(sides)).collect()
+    }
+
+    /// Fill `out` with dice of `sides` sides packed as native-endian unsigned integers
+    /// of [`packed_width`]`(sides)` bytes each, drawing exactly as [`DiceRng::dice`]
+    /// does for `out.len() / width` dice. No intermediate allocation: this is what
+    /// `roll_dice` lists and arrays are built from.
+    ///
+    /// Up to 65,535 sides the raw draws come first, a chunk at a time, and Lemire's
+    /// mapping then runs over the chunk, where the compiler vectorises it: the
+    /// generator's 128-bit multiplications then have the multiplier to themselves. A
+    /// chunk where a draw might be rejected (each draw's chance is `sides / 2**32`, at
+    /// most one in 65,536) is redone die by die from its start. For wider dice that
+    /// chance grows to one in two, too often for the chunks to pay: they are drawn die
+    /// by die.
+    pub fn fill_packed(&mut self, sides: u32, out: &mut [u8]) {
+        let width = packed_width(sides);
+        debug_assert_eq!(out.len() % width, 0);
+        if width == 4 {
+            self.fill_one_by_one(sides, out);
+            return;
+        }
+        let mut draws = [0u32; FILL_CHUNK];
+        for chunk in out.chunks_mut(FILL_CHUNK * width) {
+            let start = self.inner.clone();
+            let draws = &mut draws[..chunk.len() / width];
+            for draw in draws.iter_mut() {
+                *draw = self.next_u32();
+            }
+            if !map_draws(draws, sides, chunk) {
+                self.inner = start;
+                self.fill_one_by_one(sides, chunk);
+            }
+        }
+    }
+
+    /// [`DiceRng::fill_packed`], one [`DiceRng::die`] at a time.
+    fn fill_one_by_one(&mut self, sides: u32, out: &mut [u8]) {
+        // Every die fits its width, so the narrowing casts below lose nothing.
+        match packed_width(sides) {
+            1 => out.iter_mut().for_each(|d| *d = self.die(sides) as u8),
+            2 => out
+                .chunks_exact_mut(2)
+                .for_each(|d| d.copy_from_slice(&(self.die(sides) as u16).to_ne_bytes())),
+            _ => out
+                .chunks_exact_mut(4)
+                .for_each(|d| d.copy_from_slice(&self.die(sides).to_ne_bytes())),
+        }
+    }
+}
+
+/// Raw draws per chunk in [`DiceRng::fill_packed`]: 4 KB, well inside L1.
+const FILL_CHUNK: usize = 1024;
+
+/// Lemire's mapping of `draws` into `out` (dice of 1 or 2 bytes), as if no draw were
+/// rejected; false if one might have been, and `out` is then to be redone.
+fn map_draws(draws: &[u32], sides: u32, out: &mut [u8]) -> bool {
+    let mut may_reject = false;
+    let mut product = |draw: u32| {
+        let product = u64::from(draw) * u64::from(sides);
+        may_reject |= (product as u32) < sides;
+        product
+    };
+    if packed_width(sides) == 1 {
+        for (die, &draw) in out.iter_mut().zip(draws) {
+            *die = face(product(draw)) as u8;
+        }
+    } else {
+        for (die, &draw) in out.chunks_exact_mut(2).zip(draws) {
+            die.copy_from_slice(&(face(product(draw)) as u16).to_ne_bytes());
+        }
+    }
+    !may_reject
+}
+
+/// The die Lemire's mapping makes of an accepted `draw * sides`.
+#[inline]
+fn face(product: u64) -> u32 {
+    (product >> 32) as u32 + 1
+}
+
+/// "A die of `sides` sides shows `face` or more", prepared for
+/// [`DiceRng::die_reaching`]: the smallest raw draw that makes such a die.
+#[derive(Debug, Clone, Copy)]
+pub struct Reach {
+    sides: u32,
+    draw: u64,
+}
+
+impl Reach {
+    /// `face` may be anything: 1 or less is always reached, above `sides` never.
+    #[must_use]
+    pub fn new(sides: u32, face: u32) -> Self {
+        // face(draw) >= f  <=>  draw * sides >= (f - 1) * 2**32
+        let draw = (u64::from(face.saturating_sub(1)) << 32).div_ceil(u64::from(sides));
+        Self { sides, draw }
+    }
+
+    /// Whether a die showing `face` (in `1..=sides`) reaches this.
+    #[must_use]
+    pub fn is_reached_by(self, face: u32) -> bool {
+        Self::new(self.sides, face).draw >= self.draw
+    }
+}
+
+/// Bytes per die in a packed buffer ([`DiceRng::fill_packed`]): the narrowest
+/// unsigned integer that holds `sides` — 1 up to 255 sides, 2 up to 65,535, else 4.
+#[must_use]
+pub fn packed_width(sides: u32) -> usize {
+    if u8::try_from(sides).is_ok() {
+        1
+    } else if u16::try_from(sides).is_ok() {
+        2
+    } else {
+        4
     }
 }
 
@@ -146,6 +301,15 @@ mod tests {
         assert_eq!(rng.dice(10, 20), TEST_VECTOR_SEED_42_D20);
         let mut rng = DiceRng::seeded(0);
         assert_eq!(rng.dice(5, i32::MAX as u32), TEST_VECTOR_SEED_0_DMAX);
+    }
+
+    /// Just over `2**32 / 3` sides: Lemire's method rejects about a third of all draws.
+    const REJECTS_A_THIRD: u32 = 1_431_655_766;
+
+    #[test]
+    fn rejects_a_third_does() {
+        let threshold = REJECTS_A_THIRD.wrapping_neg() % REJECTS_A_THIRD;
+        assert!(threshold > REJECTS_A_THIRD / 2 && threshold < REJECTS_A_THIRD);
     }
 
     pub(crate) const TEST_VECTOR_SEED_42_D20: [u32; 10] = [11, 12, 10, 7, 1, 19, 14, 19, 3, 15];
@@ -205,6 +369,134 @@ mod tests {
         }
         for c in counts {
             assert!((9_000..11_000).contains(&c), "{counts:?}");
+        }
+    }
+
+    #[test]
+    fn packed_dice_are_the_dice_and_leave_the_stream_where_dice_do() {
+        for (sides, width) in [
+            (1, 1),
+            (20, 1),
+            (255, 1),
+            (256, 2),
+            (65_535, 2),
+            (65_536, 4),
+            (REJECTS_A_THIRD, 4),
+            (i32::MAX as u32, 4),
+        ] {
+            assert_eq!(packed_width(sides), width);
+            // Several chunks and a partial one.
+            let count = 3 * FILL_CHUNK as u32 + 7;
+            let mut expected = DiceRng::seeded(3);
+            let dice = expected.dice(count, sides);
+            let mut rng = DiceRng::seeded(3);
+            let mut packed = vec![0u8; count as usize * width];
+            rng.fill_packed(sides, &mut packed);
+            let unpacked: Vec<u32> = packed
+                .chunks_exact(width)
+                .map(|d| match width {
+                    1 => u32::from(d[0]),
+                    2 => u32::from(u16::from_ne_bytes([d[0], d[1]])),
+                    _ => u32::from_ne_bytes([d[0], d[1], d[2], d[3]]),
+                })
+                .collect();
+            assert_eq!(unpacked, dice, "sides {sides}");
+            assert_eq!(rng.next_u32(), expected.next_u32(), "sides {sides}");
+        }
+    }
+
+    #[test]
+    fn a_chunk_with_a_rejected_draw_is_redone_exactly() {
+        // d40000 rejects a draw whose product's low half is below 2**32 mod 40000 = 7296,
+        // about one draw in 600,000: find a stream that has one within its first chunks.
+        let sides = 40_000u32;
+        let count = 400 * FILL_CHUNK as u32;
+        let rejects = |seed| {
+            let mut probe = DiceRng::seeded(seed);
+            (0..count).any(|_| ((u64::from(probe.next_u32()) * u64::from(sides)) as u32) < 7_296)
+        };
+        let seed = (0..1_000).find(|&seed| rejects(seed)).unwrap();
+        let mut expected = DiceRng::seeded(seed);
+        let dice = expected.dice(count, sides);
+        let mut rng = DiceRng::seeded(seed);
+        let mut packed = vec![0u8; count as usize * 2];
+        rng.fill_packed(sides, &mut packed);
+        let unpacked: Vec<u32> = packed
+            .chunks_exact(2)
+            .map(|d| u32::from(u16::from_ne_bytes([d[0], d[1]])))
+            .collect();
+        assert_eq!(unpacked, dice);
+        assert_eq!(rng.state(), expected.state());
+    }
+
+    #[test]
+    fn reaching_a_face_is_judged_like_the_face() {
+        for sides in [
+            1,
+            2,
+            6,
+            8,
+            20,
+            100,
+            1_000_003,
+            REJECTS_A_THIRD,
+            i32::MAX as u32,
+        ] {
+            let faces = [
+                0,
+                1,
+                2,
+                sides / 2,
+                sides.saturating_sub(1),
+                sides,
+                sides + 1,
+                21,
+            ];
+            let reach = faces.map(|f| Reach::new(sides, f));
+            for draw in
+                (0..=2_000u32)
+                    .chain(u32::MAX - 2_000..=u32::MAX)
+                    .chain(faces.iter().flat_map(|&f| {
+                        let at = Reach::new(sides, f).draw.min(u64::from(u32::MAX)) as u32;
+                        [at.saturating_sub(1), at, at.saturating_add(1)]
+                    }))
+            {
+                let die = face(u64::from(draw) * u64::from(sides));
+                for (r, f) in reach.iter().zip(faces) {
+                    assert_eq!(
+                        u64::from(draw) >= r.draw,
+                        die >= f,
+                        "d{sides} draw {draw} face {f}"
+                    );
+                    assert_eq!(r.is_reached_by(die), die >= f, "d{sides} face {die} vs {f}");
+                }
+            }
+            let mut plain = DiceRng::seeded(u64::from(sides));
+            let mut reaching = DiceRng::seeded(u64::from(sides));
+            for _ in 0..2_000 {
+                let die = plain.die(sides);
+                assert_eq!(
+                    reaching.die_reaching(sides, &reach),
+                    (die, faces.map(|f| die >= f))
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_die_if_draws_exactly_when_asked() {
+        for seed in 0..200 {
+            let mut plain = DiceRng::seeded(seed);
+            let mut branchless = DiceRng::seeded(seed);
+            for step in 0..50u32 {
+                let roll = (seed + u64::from(step)) % 3 != 0;
+                // Lemire rejects a third of all draws for this many sides (2**32 mod
+                // sides is about sides / 2), and none for d8.
+                let sides = [8, 20, 3, REJECTS_A_THIRD][step as usize % 4];
+                let expected = if roll { plain.die(sides) } else { 0 };
+                assert_eq!(branchless.die_if(roll, sides), expected);
+            }
+            assert_eq!(plain.state(), branchless.state());
         }
     }
 

@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use super::character::{Ability, Character};
-use super::dice::DiceRng;
+use super::character::{Ability, Character, swing, to_hit};
+use super::dice::{DiceRng, Reach};
 use super::error::{Error, Result};
 
 pub const MAX_TRIALS: i64 = 100_000_000;
@@ -53,70 +53,171 @@ impl DuelStats {
     }
 }
 
-/// One duel to the fall on copies; returns (a won, rounds). A round is one attack
-/// by each side, the last round possibly cut short by a fall.
-fn duel_once(a: &Character, b: &Character, rng: &mut DiceRng) -> (bool, u32) {
-    let mut a = a.combat_copy();
-    let mut b = b.combat_copy();
-    let initiative_a = rng.die(20) as i32 + a.modifier(Ability::Dexterity);
-    let initiative_b = rng.die(20) as i32 + b.modifier(Ability::Dexterity);
-    let a_first = match initiative_a.cmp(&initiative_b) {
-        std::cmp::Ordering::Greater => true,
-        std::cmp::Ordering::Less => false,
-        std::cmp::Ordering::Equal => match a
-            .score(Ability::Dexterity)
-            .cmp(&b.score(Ability::Dexterity))
-        {
+/// One side of a duel: its health and its attacks on the other side, worked out once
+/// per simulation. Copied per trial, where copying a `Character` would clone (allocate)
+/// its name. Stances play no part: duels start without one and nobody defends.
+#[derive(Debug, Clone, Copy)]
+struct Fighter {
+    health: u32,
+    attack_bonus: i32,
+    /// What this side's d20 must reach to hit the other (see `character::to_hit`).
+    to_hit: Reach,
+}
+
+impl Fighter {
+    fn against(attacker: &Character, target: &Character) -> Self {
+        let attack_bonus = attacker.modifier(Ability::Strength);
+        Self {
+            health: attacker.health(),
+            attack_bonus,
+            to_hit: to_hit(attack_bonus, target.armor_class()),
+        }
+    }
+
+    #[inline]
+    fn strike(&self, target: &mut Self, rng: &mut DiceRng) {
+        let damage = swing(self.attack_bonus, self.to_hit, rng).damage;
+        target.health = target.health.saturating_sub(damage);
+    }
+}
+
+/// Everything a trial needs from the two characters, read once per simulation.
+#[derive(Debug, Clone, Copy)]
+struct Matchup {
+    a: Fighter,
+    b: Fighter,
+    initiative_a: i32,
+    initiative_b: i32,
+    /// DEX decides initiative ties.
+    dexterity: std::cmp::Ordering,
+}
+
+impl Matchup {
+    fn new(a: &Character, b: &Character) -> Self {
+        Self {
+            a: Fighter::against(a, b),
+            b: Fighter::against(b, a),
+            initiative_a: a.modifier(Ability::Dexterity),
+            initiative_b: b.modifier(Ability::Dexterity),
+            dexterity: a
+                .score(Ability::Dexterity)
+                .cmp(&b.score(Ability::Dexterity)),
+        }
+    }
+}
+
+/// One duel in progress.
+#[derive(Debug)]
+struct Bout {
+    rng: DiceRng,
+    first: Fighter,
+    second: Fighter,
+    a_first: bool,
+    rounds: u32,
+}
+
+impl Bout {
+    /// Trial `trial`, on its own stream: both roll initiative (d20 + DEX modifier; ties
+    /// go to the higher DEX, then a coin flip).
+    #[inline]
+    fn start(matchup: &Matchup, seed: u64, trial: u64) -> Self {
+        let mut rng = DiceRng::for_task(seed, trial);
+        let initiative_a = rng.die(20) as i32 + matchup.initiative_a;
+        let initiative_b = rng.die(20) as i32 + matchup.initiative_b;
+        let a_first = match initiative_a.cmp(&initiative_b).then(matchup.dexterity) {
             std::cmp::Ordering::Greater => true,
             std::cmp::Ordering::Less => false,
             std::cmp::Ordering::Equal => rng.die(2) == 1,
-        },
-    };
-    let (first, second) = if a_first {
-        (&mut a, &mut b)
-    } else {
-        (&mut b, &mut a)
-    };
-    let mut rounds: u32 = 0;
-    let first_won = loop {
-        rounds = rounds.saturating_add(1);
-        first.strike(second, rng);
-        if !second.is_alive() {
-            break true;
+        };
+        let (first, second) = if a_first {
+            (matchup.a, matchup.b)
+        } else {
+            (matchup.b, matchup.a)
+        };
+        Self {
+            rng,
+            first,
+            second,
+            a_first,
+            rounds: 0,
         }
-        second.strike(first, rng);
-        if !first.is_alive() {
-            break false;
+    }
+
+    /// Fight to the fall; returns whether `a` won and the number of rounds (one attack
+    /// by each side, the last round possibly cut short by a fall).
+    #[inline]
+    fn fight(mut self) -> (bool, u32) {
+        loop {
+            self.rounds = self.rounds.saturating_add(1);
+            self.first.strike(&mut self.second, &mut self.rng);
+            if self.second.health == 0 {
+                return (self.a_first, self.rounds);
+            }
+            self.second.strike(&mut self.first, &mut self.rng);
+            if self.first.health == 0 {
+                return (!self.a_first, self.rounds);
+            }
         }
-    };
-    (first_won == a_first, rounds)
+    }
 }
 
-fn run_range(
+/// Duel lengths below this are counted in an array, longer ones in the map: a
+/// `BTreeMap` update per trial cost more than a short duel's dice.
+const DENSE_ROUNDS: usize = 256;
+
+struct Tally {
+    stats: DuelStats,
+    dense: Vec<u64>,
+}
+
+impl Tally {
+    fn new() -> Self {
+        Self {
+            stats: DuelStats::default(),
+            dense: vec![0; DENSE_ROUNDS],
+        }
+    }
+
+    fn record(&mut self, a_won: bool, rounds: u32) {
+        self.stats.trials += 1;
+        self.stats.wins_a += u64::from(a_won);
+        self.stats.total_rounds += u64::from(rounds);
+        match self.dense.get_mut(rounds as usize) {
+            Some(count) => *count += 1,
+            None => *self.stats.rounds.entry(rounds).or_default() += 1,
+        }
+    }
+
+    fn finish(mut self) -> DuelStats {
+        self.stats.wins_b = self.stats.trials - self.stats.wins_a;
+        for (rounds, &count) in (0u32..).zip(&self.dense) {
+            if count > 0 {
+                self.stats.rounds.insert(rounds, count);
+            }
+        }
+        self.stats
+    }
+}
+
+fn run_range<H: Fn(u64) + Sync + ?Sized>(
     a: &Character,
     b: &Character,
     seed: u64,
     range: std::ops::Range<u64>,
     cancel: &AtomicBool,
-    before_trial: &(dyn Fn(u64) + Sync),
+    before_trial: &H,
 ) -> Option<DuelStats> {
-    let mut stats = DuelStats::default();
+    let matchup = Matchup::new(a, b);
+    let mut tally = Tally::new();
     for trial in range {
         if trial % CANCEL_CHECK_EVERY == 0 && cancel.load(Ordering::Relaxed) {
             return None;
         }
         before_trial(trial);
-        let (a_won, rounds) = duel_once(a, b, &mut DiceRng::for_task(seed, trial));
-        stats.trials += 1;
-        if a_won {
-            stats.wins_a += 1;
-        } else {
-            stats.wins_b += 1;
-        }
-        stats.total_rounds += u64::from(rounds);
-        *stats.rounds.entry(rounds).or_default() += 1;
+        let (a_won, rounds) = Bout::start(&matchup, seed, trial).fight();
+        tally.record(a_won, rounds);
     }
-    Some(stats)
+    Some(tally.finish())
 }
 
 /// The thread count used when the caller does not choose one: the available cores,
@@ -174,7 +275,8 @@ pub fn simulate_duel(
     threads: Option<i64>,
     poll: &mut dyn FnMut() -> bool,
 ) -> Result<DuelStats> {
-    simulate_duel_with_hook(a, b, trials, seed, threads, poll, &|_| {})
+    // A closure type, not `dyn Fn`: the empty hook then costs nothing per trial.
+    simulate(a, b, trials, seed, threads, poll, &|_: u64| {})
 }
 
 /// [`simulate_duel`], calling `before_trial(i)` in the worker thread before trial `i`.
@@ -187,6 +289,18 @@ pub fn simulate_duel_with_hook(
     threads: Option<i64>,
     poll: &mut dyn FnMut() -> bool,
     before_trial: &(dyn Fn(u64) + Sync),
+) -> Result<DuelStats> {
+    simulate(a, b, trials, seed, threads, poll, before_trial)
+}
+
+fn simulate<H: Fn(u64) + Sync + ?Sized>(
+    a: &Character,
+    b: &Character,
+    trials: i64,
+    seed: u64,
+    threads: Option<i64>,
+    poll: &mut dyn FnMut() -> bool,
+    before_trial: &H,
 ) -> Result<DuelStats> {
     let threads = threads.unwrap_or_else(default_threads);
     let (trials, threads) = check_duel(a, b, trials, threads)?;
