@@ -39,11 +39,12 @@ def index(monkeypatch: pytest.MonkeyPatch) -> Iterator[local_index.LocalIndex]:
 def test_half_finished_upload_is_completed_without_duplicates(
     gated: Path, index: local_index.LocalIndex
 ) -> None:
+    everything = (gated / "pypi.txt").read_text().split()
     first = publish.publish(gated, index.upload_url, index.simple_url, limit=1)
     assert len(first.uploaded) == 1
     second = publish.publish(gated, index.upload_url, index.simple_url)
     assert second.already_there == first.uploaded
-    assert len(second.uploaded) == 3
+    assert len(second.uploaded) == len(everything) - 1
     assert second.uploaded[-1].endswith(".tar.gz")
     third = publish.publish(gated, index.upload_url, index.simple_url)
     assert third.uploaded == []

@@ -15,7 +15,14 @@ from conftest import ROOT, SCRIPTS
 def test_end_to_end_summary(rehearsal: tuple[Path, str]) -> None:
     dist, output = rehearsal
     assert "rehearsal passed" in output
-    for stage in ("build", "gate", "test", "publish"):
+    for stage in (
+        "build --target linux-x86_64",
+        "build --sdist-only --out",
+        "reproduce",
+        "gate",
+        "test",
+        "publish",
+    ):
         assert f"=== {stage}: " in output
     assert "half-finished release: 2 files sent" in output
     assert "directly is refused by the index" in output
@@ -24,9 +31,11 @@ def test_end_to_end_summary(rehearsal: tuple[Path, str]) -> None:
     abi3_row = next(line for line in table.splitlines() if "cp310-abi3" in line)
     assert "3.11" in abi3_row
     assert "local index" in abi3_row
-    ft_rows = [line for line in table.splitlines() if "cp314t" in line or "cp315t" in line]
-    assert len(ft_rows) == 2
-    assert all("built and gated, not run here" in row for row in ft_rows)
+    # No free-threaded CPython (cp314t, abi3t on 3.15t) or PyPy 7.3 can be had here.
+    untested = [line for line in table.splitlines() if "cp314t" in line or "pypy311" in line]
+    assert len(untested) == 2
+    assert all("built and gated, not run here" in row for row in untested)
+    assert "verified the published set" in output
     assert (dist / "SHA256SUMS").exists()
 
 
