@@ -103,5 +103,8 @@ def test_a_ci_runner_builds_rows_this_machine_cannot() -> None:
     with `--target` from cross-building the row."""
     armv7 = next(t for t in pipeline.load_targets() if t.id == "musllinux-armv7")
     assert not armv7.local
-    if build.platform.machine() == "x86_64" and build.sys.platform == "linux":
+    import platform
+    import sys
+
+    if platform.machine() == "x86_64" and sys.platform == "linux":
         assert build.build_mode(armv7) == "cross"
