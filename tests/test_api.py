@@ -41,8 +41,8 @@ def test_everything_has_a_docstring(obj: object) -> None:
 @pytest.mark.parametrize(
     ("func", "text"),
     [
-        (dnd.roll_dice, "(num_dice, sides, *, seed=None)"),
-        (dnd.roll_dice_array, "(num_dice, sides, *, seed=None)"),
+        (dnd.roll_dice, "(num_dice, sides, *, seed=None, threads=None)"),
+        (dnd.roll_dice_array, "(num_dice, sides, *, seed=None, threads=None)"),
         (dnd.roll, "(expression, *, seed=None)"),
         (dnd.simulate_duel, "(a, b, *, trials=10000, seed=None, threads=None)"),
         (dnd.Roller, "(seed=None)"),
@@ -88,7 +88,7 @@ def test_help_shows_signature_and_doc() -> None:
     import pydoc
 
     page = pydoc.plain(pydoc.render_doc(dnd.roll_dice))
-    assert "roll_dice(num_dice, sides, *, seed=None)" in page
+    assert "roll_dice(num_dice, sides, *, seed=None, threads=None)" in page
     assert "2**31 - 1" in page
 
 

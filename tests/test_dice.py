@@ -70,6 +70,12 @@ def test_large_request_near_the_limit() -> None:
         ((3, 6.0), {}, TypeError, "sides"),
         ((3, 6), {"seed": "x"}, TypeError, "seed"),
         ((3, None), {}, TypeError, "sides"),
+        ((3, 6), {"threads": 0}, ValueError, "threads"),
+        ((3, 6), {"threads": -1}, ValueError, "threads"),
+        ((3, 6), {"threads": 257}, ValueError, "threads"),
+        ((3, 6), {"threads": 2**70}, OverflowError, "threads"),
+        ((3, 6), {"threads": "2"}, TypeError, "threads"),
+        ((3, 6), {"threads": 2.0}, TypeError, "threads"),
     ],
 )
 def test_bad_arguments(
@@ -82,3 +88,15 @@ def test_bad_arguments(
 def test_seed_is_keyword_only() -> None:
     with pytest.raises(TypeError):
         dnd.roll_dice(1, 6, 3)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        dnd.roll_dice(1, 6, None, 2)  # type: ignore[call-arg]
+
+
+# Big rolls of dice that rarely reject a draw are split over threads; the dice are the
+# same for any thread count (and for dice that reject often, which are never split).
+@pytest.mark.parametrize("sides", [6, 20, 255, 1_000, 70_000, 1_431_655_766, 2**31 - 1])
+def test_same_dice_for_any_thread_count(sides: int) -> None:
+    one = dnd.roll_dice(300_001, sides, seed=5, threads=1)
+    assert one[:50] == ReferenceDice(5).dice(50, sides)
+    for threads in (2, 3, 8, None):
+        assert dnd.roll_dice(300_001, sides, seed=5, threads=threads) == one

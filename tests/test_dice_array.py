@@ -119,7 +119,8 @@ def test_dice_are_drawn_without_holding_the_interpreter() -> None:
         counted = elapsed = 0.0
         while elapsed < 0.3:
             before, start = ticks, time.perf_counter()
-            dnd.roll_dice_array(dnd.MAX_DICE, SIDES_MAX, seed=1)
+            # One thread: the roll must leave a core to the counter to measure anything.
+            dnd.roll_dice_array(dnd.MAX_DICE, SIDES_MAX, seed=1, threads=1)
             elapsed += time.perf_counter() - start
             counted += ticks - before
     finally:
@@ -152,6 +153,12 @@ def test_dice_are_drawn_without_holding_the_interpreter() -> None:
         ((3, None), {}, TypeError, "sides"),
         ((None, 6), {}, TypeError, "num_dice"),
         ((3, 6), {"as_list": True}, TypeError, "as_list"),
+        ((3, 6), {"threads": 0}, ValueError, "threads"),
+        ((3, 6), {"threads": -1}, ValueError, "threads"),
+        ((3, 6), {"threads": 257}, ValueError, "threads"),
+        ((3, 6), {"threads": 2**70}, OverflowError, "threads"),
+        ((3, 6), {"threads": "2"}, TypeError, "threads"),
+        ((3, 6), {"threads": 1.0}, TypeError, "threads"),
     ],
 )
 def test_bad_arguments(
@@ -164,6 +171,17 @@ def test_bad_arguments(
 def test_seed_is_keyword_only() -> None:
     with pytest.raises(TypeError):
         dnd.roll_dice_array(1, 6, 3)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        dnd.roll_dice_array(1, 6, None, 2)  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize("sides", [20, 255, 1_000, 65_535, REJECTS_A_THIRD, SIDES_MAX])
+def test_same_dice_for_any_thread_count(sides: int) -> None:
+    # Big enough to be split over threads (unless Lemire's method rejects draws often).
+    one = dnd.roll_dice_array(300_001, sides, seed=6, threads=1)
+    assert one.tolist() == dnd.roll_dice(300_001, sides, seed=6, threads=1)
+    for threads in (2, 5, None):
+        assert dnd.roll_dice_array(300_001, sides, seed=6, threads=threads) == one
 
 
 def test_missing_arguments() -> None:

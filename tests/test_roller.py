@@ -32,6 +32,13 @@ def test_stream_continues_across_list_building_paths() -> None:
         assert roller.roll_dice(count, sides) == reference.dice(count, sides)
 
 
+def test_stream_continues_exactly_after_a_roll_split_over_threads() -> None:
+    roller = dnd.Roller(13)
+    big = roller.roll_dice(600_000, 6)
+    small = roller.roll_dice(5, 6)
+    assert big + small == dnd.roll_dice(600_005, 6, seed=13, threads=1)
+
+
 def test_unseeded_rollers_differ() -> None:
     assert dnd.Roller().roll_dice(10, 1000) != dnd.Roller().roll_dice(10, 1000)
 

@@ -10,6 +10,7 @@ use super::notation::Roll;
 use super::{detach, restorer};
 use crate::engine::dice::{self, DiceRng};
 use crate::engine::notation::Expression;
+use crate::engine::threads::Threads;
 
 pub(crate) fn rng_for(seed: Option<u64>) -> DiceRng {
     seed.map_or_else(DiceRng::from_entropy, DiceRng::seeded)
@@ -19,20 +20,26 @@ pub(crate) fn rng_for(seed: Option<u64>) -> DiceRng {
 ///
 /// ``sides`` may be up to ``2**31 - 1``; at most 10,000,000 dice per call. With
 /// ``seed`` (``0 <= seed < 2**64``) the result is the same on every run, release and
-/// platform. Raises ``ValueError`` for out-of-range arguments. For many dice,
-/// ``roll_dice_array`` returns the same dice without a Python object per die.
+/// platform, and for any ``threads``: big rolls are drawn on up to ``threads`` threads
+/// (default: the available cores, at most 256). Raises ``ValueError`` for out-of-range
+/// arguments. For many dice, ``roll_dice_array`` returns the same dice without a
+/// Python object per die.
 #[pyfunction]
-#[pyo3(signature = (num_dice, sides, *, seed = None))]
+#[pyo3(signature = (num_dice, sides, *, seed = None, threads = None))]
 pub fn roll_dice(
     py: Python<'_>,
     num_dice: i64,
     sides: i64,
     seed: Option<u64>,
+    threads: Option<i64>,
 ) -> PyResult<Bound<'_, PyList>> {
     let (count, sides) = dice::check_dice(num_dice, sides)?;
+    let threads = Threads::check(threads)?;
     let mut rng = rng_for(seed);
     dice_list(py, count, sides, |packed| {
-        detach::run(py, count.into(), || rng.fill_packed(sides, packed));
+        detach::run(py, count.into(), || {
+            rng.fill_packed_on(sides, packed, threads);
+        });
     })
 }
 
@@ -41,23 +48,28 @@ pub fn roll_dice(
 /// The same dice as ``roll_dice`` with the same arguments and ``seed``, in the
 /// narrowest unsigned type that holds ``sides``: typecode ``'B'`` (one byte per die)
 /// up to 255 sides, ``'H'`` up to 65,535, else ``'I'``. Big rolls are drawn without
-/// holding the interpreter. The array exposes the buffer protocol: ``numpy.asarray(a)``
-/// and ``numpy.frombuffer(a, dtype=a.typecode)`` wrap it without a copy. Limits and
-/// exceptions are those of ``roll_dice``.
+/// holding the interpreter, on up to ``threads`` threads (default: the available
+/// cores, at most 256; the dice do not depend on it). The array exposes the buffer
+/// protocol: ``numpy.asarray(a)`` and ``numpy.frombuffer(a, dtype=a.typecode)`` wrap it
+/// without a copy. Limits and exceptions are those of ``roll_dice``.
 #[pyfunction]
-#[pyo3(signature = (num_dice, sides, *, seed = None))]
+#[pyo3(signature = (num_dice, sides, *, seed = None, threads = None))]
 pub fn roll_dice_array(
     py: Python<'_>,
     num_dice: i64,
     sides: i64,
     seed: Option<u64>,
+    threads: Option<i64>,
 ) -> PyResult<Bound<'_, PyAny>> {
     static ARRAY: PyOnceLock<Py<PyType>> = PyOnceLock::new();
     let (count, sides) = dice::check_dice(num_dice, sides)?;
+    let threads = Threads::check(threads)?;
     let mut rng = rng_for(seed);
     let width = dice::packed_width(sides);
     let packed = PyBytes::new_with(py, count as usize * width, |packed| {
-        detach::run(py, count.into(), || rng.fill_packed(sides, packed));
+        detach::run(py, count.into(), || {
+            rng.fill_packed_on(sides, packed, threads);
+        });
         Ok(())
     })?;
     // `array(typecode, bytes)` copies the bytes once, with memcpy: the stable ABI
@@ -156,7 +168,7 @@ impl Roller {
         let (count, sides) = dice::check_dice(num_dice, sides)?;
         dice_list(py, count, sides, |packed| {
             detach::run_locked(py, &self.rng, count.into(), |rng| {
-                rng.fill_packed(sides, packed);
+                rng.fill_packed_on(sides, packed, Threads::Available);
             });
         })
     }

@@ -8,10 +8,13 @@
 //! written out here, so a change in `rand`'s range sampling cannot change our results.
 //! Test vectors in this module and in the Python suite pin the whole chain.
 
+use std::thread;
+
 use rand::Rng;
 use rand_pcg::Pcg64Mcg;
 
 use super::error::{Error, Result};
+use super::threads::Threads;
 
 /// Largest number of dice one request may roll (`roll_dice` and notation alike).
 /// Ten million dice are 40 MB here and an 80 MB Python list; anything larger is
@@ -38,7 +41,7 @@ pub fn entropy_seed() -> u64 {
 }
 
 /// The engine's random source: a seedable PCG-64 MCG stream.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct DiceRng {
     inner: Pcg64Mcg,
 }
@@ -90,20 +93,22 @@ impl DiceRng {
 
     /// One die in `1..=sides`, unbiased. `sides` must be at least 1.
     pub fn die(&mut self, sides: u32) -> u32 {
-        face(self.accepted_draw(sides).1)
+        face(self.accepted_draw(sides, &mut 0).1)
     }
 
     /// The raw draw a die of `sides` sides is made from, and `draw * sides` (Lemire
     /// 2019): the high half of the product is uniform once its low half clears the
-    /// rejection threshold `2**32 mod sides`; rejected draws are replaced by the next.
+    /// rejection threshold `2**32 mod sides`; rejected draws are replaced by the next,
+    /// and counted in `rejected`.
     #[inline]
-    fn accepted_draw(&mut self, sides: u32) -> (u32, u64) {
+    fn accepted_draw(&mut self, sides: u32, rejected: &mut u64) -> (u32, u64) {
         debug_assert!(sides >= 1);
         let mut draw = self.next_u32();
         let mut product = u64::from(draw) * u64::from(sides);
         if (product as u32) < sides {
-            let threshold = sides.wrapping_neg() % sides;
+            let threshold = rejection_threshold(sides);
             while (product as u32) < threshold {
+                *rejected += 1;
                 draw = self.next_u32();
                 product = u64::from(draw) * u64::from(sides);
             }
@@ -123,7 +128,7 @@ impl DiceRng {
         reach: &[Reach; N],
     ) -> (u32, [bool; N]) {
         debug_assert!(reach.iter().all(|r| r.sides == sides));
-        let (draw, product) = self.accepted_draw(sides);
+        let (draw, product) = self.accepted_draw(sides, &mut 0);
         (face(product), reach.map(|r| u64::from(draw) >= r.draw))
     }
 
@@ -153,8 +158,9 @@ impl DiceRng {
 
     /// Fill `out` with dice of `sides` sides packed as native-endian unsigned integers
     /// of [`packed_width`]`(sides)` bytes each, drawing exactly as [`DiceRng::dice`]
-    /// does for `out.len() / width` dice. No intermediate allocation: this is what
-    /// `roll_dice` lists and arrays are built from.
+    /// does for `out.len() / width` dice; returns how many draws Lemire's method
+    /// rejected. No intermediate allocation: this is what `roll_dice` lists and arrays
+    /// are built from.
     ///
     /// Up to 65,535 sides the raw draws come first, a chunk at a time, and Lemire's
     /// mapping then runs over the chunk, where the compiler vectorises it: the
@@ -163,13 +169,13 @@ impl DiceRng {
     /// most one in 65,536) is redone die by die from its start. For wider dice that
     /// chance grows to one in two, too often for the chunks to pay: they are drawn die
     /// by die.
-    pub fn fill_packed(&mut self, sides: u32, out: &mut [u8]) {
+    pub fn fill_packed(&mut self, sides: u32, out: &mut [u8]) -> u64 {
         let width = packed_width(sides);
         debug_assert_eq!(out.len() % width, 0);
         if width == 4 {
-            self.fill_one_by_one(sides, out);
-            return;
+            return self.fill_one_by_one(sides, out);
         }
+        let mut rejected = 0;
         let mut draws = [0u32; FILL_CHUNK];
         for chunk in out.chunks_mut(FILL_CHUNK * width) {
             let start = self.inner.clone();
@@ -179,24 +185,108 @@ impl DiceRng {
             }
             if !map_draws(draws, sides, chunk) {
                 self.inner = start;
-                self.fill_one_by_one(sides, chunk);
+                rejected += self.fill_one_by_one(sides, chunk);
+            }
+        }
+        rejected
+    }
+
+    /// [`DiceRng::fill_packed`], one die at a time.
+    fn fill_one_by_one(&mut self, sides: u32, out: &mut [u8]) -> u64 {
+        let mut rejected = 0;
+        let mut die = || face(self.accepted_draw(sides, &mut rejected).1);
+        // Every die fits its width, so the narrowing casts below lose nothing.
+        match packed_width(sides) {
+            1 => out.iter_mut().for_each(|d| *d = die() as u8),
+            2 => out
+                .chunks_exact_mut(2)
+                .for_each(|d| d.copy_from_slice(&(die() as u16).to_ne_bytes())),
+            _ => out
+                .chunks_exact_mut(4)
+                .for_each(|d| d.copy_from_slice(&die().to_ne_bytes())),
+        }
+        rejected
+    }
+
+    /// [`DiceRng::fill_packed`] split over up to `threads` threads: the same dice, and
+    /// the stream left where `fill_packed` leaves it, for any thread count.
+    ///
+    /// Part `j` of the roll starts where the stream would be if no earlier draw had
+    /// been rejected: `j * part` draws on, one multiplication by a power of PCG's
+    /// multiplier away. If a part's drawing did reject a draw, the later parts started
+    /// at the wrong place and are drawn again, in order, on this thread — as is a part
+    /// whose thread could not start or died. The first part is always right, so a redo
+    /// costs no more than not splitting would have; rolls are split where at most one
+    /// rejection is expected in the whole roll (a d20 rejects one draw in 270 million).
+    /// Other rolls, and rolls too small to pay for starting a thread, are drawn here.
+    pub fn fill_packed_on(&mut self, sides: u32, out: &mut [u8], threads: Threads) {
+        let width = packed_width(sides);
+        let count = out.len() / width;
+        // 2**32 draws would reject `threshold` in expectation.
+        let expected_rejections =
+            count as f64 * f64::from(rejection_threshold(sides)) / 4_294_967_296.0;
+        if count < 2 * MIN_DICE_PER_THREAD || expected_rejections > 1.0 {
+            self.fill_packed(sides, out);
+            return;
+        }
+        let parts = threads.count().min(count / MIN_DICE_PER_THREAD);
+        if parts < 2 {
+            self.fill_packed(sides, out);
+            return;
+        }
+        let per_part = count.div_ceil(parts);
+        let starts = (0..parts).map(|part| {
+            let mut start = self.clone();
+            start.inner.advance((part * per_part) as u128);
+            start
+        });
+        let outcomes: Vec<Option<(Self, u64)>> = thread::scope(|scope| {
+            let mut jobs = out.chunks_mut(per_part * width).zip(starts);
+            let here = jobs.next();
+            let spawned: Vec<_> = jobs
+                .map(|(chunk, mut rng)| {
+                    thread::Builder::new()
+                        .spawn_scoped(scope, move || {
+                            let rejected = rng.fill_packed(sides, chunk);
+                            (rng, rejected)
+                        })
+                        .ok()
+                })
+                .collect();
+            let here = here.map(|(chunk, mut rng)| {
+                let rejected = rng.fill_packed(sides, chunk);
+                (rng, rejected)
+            });
+            std::iter::once(here)
+                .chain(spawned.into_iter().map(|job| job?.join().ok()))
+                .collect()
+        });
+        // Walk the parts in order from the true start of the roll; `aligned` says
+        // whether the next part started where the stream really was.
+        let mut aligned = true;
+        for (chunk, outcome) in out.chunks_mut(per_part * width).zip(outcomes) {
+            match outcome {
+                Some((end, rejected)) if aligned => {
+                    *self = end;
+                    aligned = rejected == 0;
+                }
+                _ => {
+                    self.fill_packed(sides, chunk);
+                    aligned = false;
+                }
             }
         }
     }
+}
 
-    /// [`DiceRng::fill_packed`], one [`DiceRng::die`] at a time.
-    fn fill_one_by_one(&mut self, sides: u32, out: &mut [u8]) {
-        // Every die fits its width, so the narrowing casts below lose nothing.
-        match packed_width(sides) {
-            1 => out.iter_mut().for_each(|d| *d = self.die(sides) as u8),
-            2 => out
-                .chunks_exact_mut(2)
-                .for_each(|d| d.copy_from_slice(&(self.die(sides) as u16).to_ne_bytes())),
-            _ => out
-                .chunks_exact_mut(4)
-                .for_each(|d| d.copy_from_slice(&self.die(sides).to_ne_bytes())),
-        }
-    }
+/// Fewest dice worth a thread of their own in [`DiceRng::fill_packed_on`]: starting a
+/// thread costs tens of microseconds, drawing this many dice a few hundred.
+const MIN_DICE_PER_THREAD: usize = 1 << 17;
+
+/// Lemire's rejection threshold for dice of `sides` sides: `2**32 mod sides`.
+#[inline]
+fn rejection_threshold(sides: u32) -> u32 {
+    sides.wrapping_neg() % sides
 }
 
 /// Raw draws per chunk in [`DiceRng::fill_packed`]: 4 KB, well inside L1.
@@ -427,6 +517,56 @@ mod tests {
             .collect();
         assert_eq!(unpacked, dice);
         assert_eq!(rng.state(), expected.state());
+    }
+
+    fn packed(seed: u64, sides: u32, count: usize, threads: Option<usize>) -> (Vec<u8>, u128) {
+        let mut rng = DiceRng::seeded(seed);
+        let mut out = vec![0u8; count * packed_width(sides)];
+        match threads {
+            None => {
+                rng.fill_packed(sides, &mut out);
+            }
+            Some(n) => rng.fill_packed_on(
+                sides,
+                &mut out,
+                Threads::Exactly(std::num::NonZeroUsize::new(n).unwrap()),
+            ),
+        }
+        (out, rng.state())
+    }
+
+    #[test]
+    fn a_split_roll_is_the_same_roll_for_any_thread_count() {
+        let count = 2 * MIN_DICE_PER_THREAD + 12_345;
+        for (seed, sides) in [(1, 20), (2, 6), (3, 255), (4, 1_000), (5, i32::MAX as u32)] {
+            let expected = packed(seed, sides, count, None);
+            for threads in [1, 2, 3, 8] {
+                assert_eq!(
+                    packed(seed, sides, count, Some(threads)),
+                    expected,
+                    "d{sides} on {threads}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_rejection_before_the_last_part_redraws_the_later_parts() {
+        // d40000 rejects about one draw in 590,000 (2**32 mod 40000 = 7296), so a roll of
+        // 2 * MIN_DICE_PER_THREAD expects 0.9 rejections: it is split, and the first of two
+        // parts has one for about a third of all seeds.
+        let sides = 40_000;
+        let count = 2 * MIN_DICE_PER_THREAD;
+        let first_part_rejects = |seed| {
+            let mut probe = DiceRng::seeded(seed);
+            (0..MIN_DICE_PER_THREAD)
+                .any(|_| ((u64::from(probe.next_u32()) * u64::from(sides)) as u32) < 7_296)
+        };
+        let seed = (0..200).find(|&seed| first_part_rejects(seed)).unwrap();
+        assert_eq!(
+            packed(seed, sides, count, Some(2)),
+            packed(seed, sides, count, None)
+        );
     }
 
     #[test]

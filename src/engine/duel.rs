@@ -13,9 +13,9 @@ use std::time::Duration;
 use super::character::{Ability, Character, swing, to_hit};
 use super::dice::{DiceRng, Reach};
 use super::error::{Error, Result};
+use super::threads::Threads;
 
 pub const MAX_TRIALS: i64 = 100_000_000;
-pub const MAX_THREADS: i64 = 256;
 
 /// How often workers look at the cancel flag, in trials.
 const CANCEL_CHECK_EVERY: u64 = 256;
@@ -220,28 +220,20 @@ fn run_range<H: Fn(u64) + Sync + ?Sized>(
     Some(tally.finish())
 }
 
-/// The thread count used when the caller does not choose one: the available cores,
-/// at most `MAX_THREADS`.
-fn default_threads() -> i64 {
-    thread::available_parallelism()
-        .map_or(1, |n| i64::try_from(n.get()).unwrap_or(1))
-        .min(MAX_THREADS)
-}
-
 /// Validate duel arguments; returns `(trials, threads)`.
-fn check_duel(a: &Character, b: &Character, trials: i64, threads: i64) -> Result<(u64, usize)> {
+fn check_duel(
+    a: &Character,
+    b: &Character,
+    trials: i64,
+    threads: Option<i64>,
+) -> Result<(u64, usize)> {
     if !(1..=MAX_TRIALS).contains(&trials) {
         return Err(Error::out_of_range(
             "trials",
             format!("must be between 1 and {MAX_TRIALS}, got {trials}"),
         ));
     }
-    if !(1..=MAX_THREADS).contains(&threads) {
-        return Err(Error::out_of_range(
-            "threads",
-            format!("must be between 1 and {MAX_THREADS}, got {threads}"),
-        ));
-    }
+    let threads = Threads::check(threads)?;
     for c in [a, b] {
         if !c.is_alive() {
             return Err(Error::InvalidState {
@@ -249,7 +241,7 @@ fn check_duel(a: &Character, b: &Character, trials: i64, threads: i64) -> Result
             });
         }
     }
-    Ok((trials as u64, threads as usize))
+    Ok((trials as u64, threads.count()))
 }
 
 fn panic_message(payload: &(dyn Any + Send)) -> &str {
@@ -261,7 +253,7 @@ fn panic_message(payload: &(dyn Any + Send)) -> &str {
 }
 
 /// Run `trials` duels between copies of `a` and `b` on `threads` threads (default:
-/// the available cores, at most `MAX_THREADS`).
+/// the available cores, at most `threads::MAX_THREADS`).
 ///
 /// `poll` is called from the calling thread about every 20 ms while workers run;
 /// returning `true` cancels the simulation (`Error::Cancelled`). A worker that panics
@@ -302,7 +294,6 @@ fn simulate<H: Fn(u64) + Sync + ?Sized>(
     poll: &mut dyn FnMut() -> bool,
     before_trial: &H,
 ) -> Result<DuelStats> {
-    let threads = threads.unwrap_or_else(default_threads);
     let (trials, threads) = check_duel(a, b, trials, threads)?;
     let workers = threads.min(usize::try_from(trials).unwrap_or(usize::MAX));
     let cancel = AtomicBool::new(false);
@@ -428,14 +419,14 @@ mod tests {
     fn arguments_are_checked() {
         let (a, mut b) = pair();
         assert!(matches!(
-            check_duel(&a, &b, 0, 1),
+            check_duel(&a, &b, 0, Some(1)),
             Err(Error::OutOfRange {
                 argument: "trials",
                 ..
             })
         ));
         assert!(matches!(
-            check_duel(&a, &b, 1, 0),
+            check_duel(&a, &b, 1, Some(0)),
             Err(Error::OutOfRange {
                 argument: "threads",
                 ..
@@ -443,7 +434,7 @@ mod tests {
         ));
         b.take_damage(1_000).unwrap();
         assert!(matches!(
-            check_duel(&a, &b, 1, 1),
+            check_duel(&a, &b, 1, Some(1)),
             Err(Error::InvalidState { .. })
         ));
     }
