@@ -1,23 +1,33 @@
 #!/usr/bin/env python3
-"""Benchmarks: game_with_pyo3 against pure Python and NumPy, side by side in one run.
+"""Benchmarks: game_with_pyo3 against pure Python and NumPy, interleaved in one process.
 
-    bench.py [--quick] [--repeats N] [--json PATH] [--plot PATH] [--build-times]
+    bench.py [--quick] [--rounds N] [--max-spread F] [--wheel PATH]
+             [--json PATH] [--plot PATH] [--table PATH] [--build-times]
 
-Prints each figure (median of N repeats), the ratio and the target; `--quick` uses tiny
-sizes so the test suite can smoke-run it (its figures mean nothing). These are
-measurements, not pass/fail tests: a missed target is reported with its margin.
+Every comparison runs ours and its baseline alternately, A B then B A, for --rounds
+rounds after a warm-up of each, in this one process, so noise falls on both sides. A
+figure is the median of the per-round ratios; its spread is their interquartile range
+(the middle half of the rounds). When a ratio's spread is wider than --max-spread of
+its median (default 10%), the machine was too noisy to trust: the run says so, writes
+nothing, and exits with status 2. A missed target is reported as MISSED with the ratio.
+
+--quick uses tiny sizes and three rounds so the test suite can smoke-run the program;
+its figures mean nothing, and it writes its results whatever their spread.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
 import random
 import statistics
+import struct
 import subprocess
 import sys
+import sysconfig
 import threading
 import time
 from collections.abc import Callable
@@ -26,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import game_with_pyo3
-from game_with_pyo3 import dnd
+from game_with_pyo3 import _core, dnd
 from pure_python import PyCharacter, duel, roll_notation
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,76 +44,206 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @dataclass
 class Figure:
+    """One measured figure. For a ratio figure, `ratio` is the median of the per-round
+    ratios and `low`..`high` their interquartile range; for a measured value (memory,
+    size, time), `ratio` is the median value and `low`..`high` its range over repeats."""
+
     name: str
+    kind: str  # "speed-up" (baseline / ours), "cost" (ours / baseline) or "value"
     ours: float
     baseline: float
     unit: str
     ratio: float
+    low: float
+    high: float
     target: str
     met: bool | None
+    note: str = ""
+
+    @property
+    def spread(self) -> float:
+        """The spread's width relative to the median."""
+        return (self.high - self.low) / self.ratio if self.ratio else 0.0
 
 
-def median_time(func: Callable[[], object], repeats: int, number: int = 1) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(number):
-            func()
-        times.append((time.perf_counter() - start) / number)
-    return statistics.median(times)
+def quartiles(values: list[float]) -> tuple[float, float, float]:
+    if len(values) < 2:
+        return values[0], values[0], values[0]
+    low, median, high = statistics.quantiles(values, n=4, method="inclusive")
+    return low, median, high
 
 
-def speedup(name: str, ours: float, theirs: float, target: float | None) -> Figure:
-    ratio = theirs / ours
+def timed(func: Callable[[], object], number: int) -> float:
+    """Seconds per call of `func`, over `number` calls; the result is dropped (and
+    freed) inside the timing, for ours and the baseline alike."""
+    start = time.perf_counter()
+    for _ in range(number):
+        func()
+    return (time.perf_counter() - start) / number
+
+
+def interleaved(
+    ours: Callable[[], object],
+    baseline: Callable[[], object],
+    rounds: int,
+    *,
+    ours_number: int = 1,
+    baseline_number: int = 1,
+) -> tuple[list[float], list[float]]:
+    """Per-round seconds per call of `ours` and `baseline`, timed alternately (A B,
+    then B A, ...) after one warm-up of each, with the garbage collector paused as
+    `timeit` does."""
+    ours()
+    baseline()
+    ours_times: list[float] = []
+    baseline_times: list[float] = []
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for round_number in range(rounds):
+            pair = [(ours, ours_number, ours_times), (baseline, baseline_number, baseline_times)]
+            if round_number % 2:
+                pair.reverse()
+            for func, number, times in pair:
+                times.append(timed(func, number))
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return ours_times, baseline_times
+
+
+def compare(
+    name: str,
+    ours_times: list[float],
+    baseline_times: list[float],
+    *,
+    kind: str = "speed-up",
+    target: float | None = None,
+    scale: float = 1.0,
+    note: str = "",
+) -> Figure:
+    """A ratio figure from interleaved times; `scale` multiplies each baseline time (to
+    compare per trial when the two sides ran different numbers of trials)."""
+    if kind == "speed-up":
+        ratios = [b * scale / o for o, b in zip(ours_times, baseline_times, strict=True)]
+        goal = "-" if target is None else f">= {target:g}x faster"
+        met = None if target is None else statistics.median(ratios) >= target
+    else:
+        ratios = [o / (b * scale) for o, b in zip(ours_times, baseline_times, strict=True)]
+        goal = "-" if target is None else f"<= {target:g}x the baseline"
+        met = None if target is None else statistics.median(ratios) <= target
+    low, median, high = quartiles(ratios)
     return Figure(
         name,
-        ours,
-        theirs,
+        kind,
+        statistics.median(ours_times),
+        statistics.median(baseline_times) * scale,
         "s",
-        ratio,
-        f">= {target}x faster" if target else "-",
-        None if target is None else ratio >= target,
+        median,
+        low,
+        high,
+        goal,
+        met,
+        note,
     )
 
 
-def bench_roll_dice(n: int, repeats: int) -> list[Figure]:
-    ours = median_time(lambda: dnd.roll_dice(n, 20), repeats)
+def value(
+    name: str, samples: list[float], unit: str, *, target: str, met: bool | None, note: str = ""
+) -> Figure:
+    low, median, high = (
+        (min(samples), statistics.median(samples), max(samples)) if samples else (0, 0, 0)
+    )
+    return Figure(name, "value", median, 0.0, unit, median, low, high, target, met, note)
+
+
+def bench_roll_dice(n: int, rounds: int) -> list[Figure]:
+    """roll_dice against the floor, random.randint and NumPy; roll_dice_array against
+    NumPy. Big rolls are drawn on all cores by default: the `threads=1` rows show the
+    same calls on one core."""
+    figures = []
+    one_core = "one core: the dice are drawn on this thread only"
+    ours_list = lambda: dnd.roll_dice(n, 20)  # noqa: E731
+    ours_list_1 = lambda: dnd.roll_dice(n, 20, threads=1)  # noqa: E731
+    floor = lambda: list(bytes(n))  # noqa: E731
+    ours, floor_times = interleaved(ours_list, floor, rounds)
+    figures.append(
+        compare(
+            f"roll_dice({n:_}, 20) list vs the floor list(bytes(n))",
+            ours,
+            floor_times,
+            kind="cost",
+            target=1.3,
+            note="the floor is the cost of merely building a list of n small ints",
+        )
+    )
+    ours, floor_times_1 = interleaved(ours_list_1, floor, rounds)
+    figures.append(
+        compare(
+            f"roll_dice({n:_}, 20, threads=1) list vs the floor",
+            ours,
+            floor_times_1,
+            kind="cost",
+            note=one_core,
+        )
+    )
     rng = random.Random(1)
-    pure = median_time(lambda: [rng.randint(1, 20) for _ in range(n)], max(3, repeats // 2))
-    figures = [speedup(f"roll_dice({n:_}, 20) vs random.randint list", ours, pure, 100)]
+    randint = lambda: [rng.randint(1, 20) for _ in range(n)]  # noqa: E731
+    ours, pure = interleaved(ours_list, randint, max(3, rounds // 3))
+    figure = compare(f"roll_dice({n:_}, 20) list vs random.randint list", ours, pure, target=100)
+    ceiling = statistics.median(pure) / statistics.median(floor_times)
+    figure.note = f"no list can beat the floor: the ceiling here is {ceiling:.0f}x"
+    figures.append(figure)
     try:
         import numpy as np
-
-        gen = np.random.default_rng()
-        numpy_time = median_time(lambda: gen.integers(1, 21, n).tolist(), repeats)
-        figures.append(
-            speedup(f"roll_dice({n:_}, 20) vs NumPy integers().tolist()", ours, numpy_time, 2)
-        )
     except ImportError:
-        print("  (NumPy not installed: NumPy comparison skipped)")
-    floor = median_time(lambda: list(bytes(n)), repeats)
-    ratio = ours / floor
+        print("  (NumPy not installed: NumPy comparisons skipped)")
+        return figures
+    gen = np.random.default_rng()
+    ours, numpy_list = interleaved(ours_list, lambda: gen.integers(1, 21, n).tolist(), rounds)
     figures.append(
-        Figure(
-            f"roll_dice({n:_}, 20) vs floor list(bytes(n))",
+        compare(
+            f"roll_dice({n:_}, 20) list vs NumPy integers().tolist()", ours, numpy_list, target=2
+        )
+    )
+    numpy_ints = lambda: gen.integers(1, 21, n)  # noqa: E731
+    ours, numpy_array = interleaved(lambda: dnd.roll_dice_array(n, 20), numpy_ints, rounds)
+    figures.append(
+        compare(
+            f"roll_dice_array({n:_}, 20) vs NumPy integers(1, 21, n)",
             ours,
-            floor,
-            "s",
-            ratio,
-            "<= 1.5x the floor",
-            ratio <= 1.5,
+            numpy_array,
+            target=2,
+            note="NumPy's default dtype is int64; ours is uint8 (typecode 'B')",
+        )
+    )
+    ours_array_1 = lambda: dnd.roll_dice_array(n, 20, threads=1)  # noqa: E731
+    ours, numpy_array_1 = interleaved(ours_array_1, numpy_ints, rounds)
+    figures.append(
+        compare(
+            f"roll_dice_array({n:_}, 20, threads=1) vs NumPy integers(1, 21, n)",
+            ours,
+            numpy_array_1,
+            note=one_core,
+        )
+    )
+    ours, numpy_bytes = interleaved(
+        ours_array_1, lambda: gen.integers(1, 21, n, dtype=np.uint8), rounds
+    )
+    figures.append(
+        compare(
+            f"roll_dice_array({n:_}, 20, threads=1) vs NumPy integers(..., dtype=uint8)",
+            ours,
+            numpy_bytes,
+            note="like for like: one core and one byte per die on both sides",
         )
     )
     return figures
 
 
-def bench_per_call(calls: int, repeats: int) -> list[Figure]:
+def bench_per_call(calls: int, rounds: int) -> list[Figure]:
     rng = random.Random(2)
     roller = dnd.Roller(3)
-    roll_ours = median_time(lambda: dnd.roll("4d6kh3"), repeats, calls)
-    roll_pure = median_time(lambda: roll_notation("4d6kh3", rng), repeats, calls)
-    dice_ours = median_time(lambda: roller.roll_dice(3, 6), repeats, calls)
-    dice_pure = median_time(lambda: [rng.randint(1, 6) for _ in range(3)], repeats, calls)
     a, b = dnd.Character("A", 10_000, 14, 12), dnd.Character("B", 10_000, 12, 14)
     pa, pb = PyCharacter("A", 10_000, 14, 12), PyCharacter("B", 10_000, 12, 14)
 
@@ -115,37 +255,56 @@ def bench_per_call(calls: int, repeats: int) -> list[Figure]:
         pa.attack(pb, rng)
         pb.health = min(pb.health + 100, 10_000)
 
-    attack_o = median_time(attack_ours, repeats, calls)
-    attack_p = median_time(attack_pure, repeats, calls)
-    return [
-        speedup('roll("4d6kh3") per call', roll_ours, roll_pure, 5),
-        speedup("Roller.roll_dice(3, 6) per call", dice_ours, dice_pure, 5),
-        speedup("Character.attack per call (with a heal)", attack_o, attack_p, 3),
-    ]
-
-
-def bench_duel(trials: int, pure_trials: int, repeats: int) -> list[Figure]:
-    a, b = dnd.Character("A", 30, 16, 12), dnd.Character("B", 24, 10, 18)
-    one = median_time(lambda: dnd.simulate_duel(a, b, trials=trials, seed=1, threads=1), repeats)
-    two = median_time(lambda: dnd.simulate_duel(a, b, trials=trials, seed=1, threads=2), repeats)
-    pa, pb = PyCharacter("A", 30, 16, 12), PyCharacter("B", 24, 10, 18)
-    pure = median_time(lambda: duel(pa, pb, pure_trials, 1), max(1, repeats // 3))
-    pure_per_trial, ours_per_trial = pure / pure_trials, one / trials
-    figures = [
-        speedup(
-            f"simulate_duel, 1 thread, per trial ({trials:_} trials)",
-            ours_per_trial,
-            pure_per_trial,
-            100,
+    cases: list[tuple[str, Callable[[], object], Callable[[], object], float]] = [
+        (
+            'roll("4d6kh3") per call',
+            lambda: dnd.roll("4d6kh3"),
+            lambda: roll_notation("4d6kh3", rng),
+            5,
         ),
-        speedup("simulate_duel scaling 1 -> 2 threads", two, one, 1.8),
+        (
+            "Roller.roll_dice(3, 6) per call",
+            lambda: roller.roll_dice(3, 6),
+            lambda: [rng.randint(1, 6) for _ in range(3)],
+            5,
+        ),
+        ("Character.attack per call (with a heal)", attack_ours, attack_pure, 3),
     ]
-    figures.append(background_thread_share(a, b, trials))
+    figures = []
+    for name, ours, pure, target in cases:
+        ours_times, pure_times = interleaved(
+            ours, pure, rounds, ours_number=calls, baseline_number=calls
+        )
+        figures.append(compare(name, ours_times, pure_times, target=target))
     return figures
 
 
-def background_thread_share(a: dnd.Character, b: dnd.Character, trials: int) -> Figure:
-    """A pure-Python thread's throughput while a 1-thread duel runs, over its solo one."""
+def bench_duel(trials: int, pure_trials: int, rounds: int) -> list[Figure]:
+    a, b = dnd.Character("A", 30, 16, 12), dnd.Character("B", 24, 10, 18)
+    pa, pb = PyCharacter("A", 30, 16, 12), PyCharacter("B", 24, 10, 18)
+    one = lambda: dnd.simulate_duel(a, b, trials=trials, seed=1, threads=1)  # noqa: E731
+    two = lambda: dnd.simulate_duel(a, b, trials=trials, seed=1, threads=2)  # noqa: E731
+    ours, pure = interleaved(one, lambda: duel(pa, pb, pure_trials, 1), rounds)
+    per_trial = compare(
+        f"simulate_duel, 1 thread, per trial ({trials:_} trials)",
+        ours,
+        pure,
+        target=150,
+        scale=trials / pure_trials,
+        note=f"pure Python ran {pure_trials:_} trials per round",
+    )
+    per_trial.ours /= trials
+    per_trial.baseline /= trials
+    two_threads, one_thread = interleaved(two, one, rounds)
+    scaling = compare("simulate_duel scaling 1 -> 2 threads", two_threads, one_thread, target=1.8)
+    return [per_trial, scaling, background_thread_share(a, b, trials, max(3, rounds // 4))]
+
+
+def background_thread_share(
+    a: dnd.Character, b: dnd.Character, trials: int, repeats: int
+) -> Figure:
+    """A pure-Python thread's throughput while a 1-thread duel runs, over its solo
+    throughput measured just before (interleaved, solo then beside a duel)."""
 
     def spin(seconds: float) -> float:
         count, end = 0, time.perf_counter() + seconds
@@ -153,7 +312,7 @@ def background_thread_share(a: dnd.Character, b: dnd.Character, trials: int) -> 
             count += 1
         return count / seconds
 
-    def share_once(solo: float) -> float:
+    def beside_a_duel() -> float:
         result: list[float] = []
         stop = threading.Event()
 
@@ -169,83 +328,111 @@ def background_thread_share(a: dnd.Character, b: dnd.Character, trials: int) -> 
         worker.join()
         stop.set()
         duel_thread.join()
-        return result[0] / solo
+        return result[0]
 
-    solo = statistics.median(spin(0.3) for _ in range(3))
-    shares = [share_once(solo) for _ in range(3)]
-    share = statistics.median(shares)
+    shares = [beside_a_duel() / spin(0.3) for _ in range(repeats)]
+    low, median, high = quartiles(shares)
     return Figure(
         "pure-Python thread beside a duel: share of solo throughput",
-        share,
+        "share",
+        median,
         1.0,
         "ratio",
-        share,
+        median,
+        low,
+        high,
         ">= 0.80",
-        share >= 0.8,
+        median >= 0.8,
     )
 
 
 def peak_rss_mib(code: str) -> float:
-    """Peak RSS of a fresh interpreter running `code`, minus one that only imports."""
+    """Peak RSS of a fresh interpreter running `code`, minus one that only imports.
+
+    Read from the child's own VmHWM: `ru_maxrss` of a child started by vfork and exec
+    also counts the parent's peak, so a big benchmark process would hide the child's."""
     probe = (
-        "import resource, game_with_pyo3\nfrom game_with_pyo3 import dnd\n{}\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        "import game_with_pyo3\nfrom game_with_pyo3 import dnd\n{}\n"
+        "print(next(l for l in open('/proc/self/status') if l.startswith('VmHWM:')))"
     )
 
     def run(body: str) -> int:
         out = subprocess.run(
             [sys.executable, "-c", probe.format(body)], check=True, capture_output=True, text=True
         ).stdout
-        return int(out.split()[-1])
+        return int(out.split()[-2])  # "VmHWM:  12345 kB"
 
-    return (run(code) - run("pass")) / 1024  # ru_maxrss is KiB on Linux
+    return (run(code) - run("pass")) / 1024
 
 
-def bench_memory(quick: bool) -> list[Figure]:
+def bench_memory(quick: bool, repeats: int) -> list[Figure]:
+    if sys.platform != "linux":
+        print("  (peak RSS is measured on Linux only: memory figures skipped)")
+        return []
     small, large = (1_000, 20_000) if quick else (10_000, 1_000_000)
     duel_code = (
         "a = dnd.Character('A', 30, 16, 12); b = dnd.Character('B', 24, 10, 18)\n"
         "dnd.simulate_duel(a, b, trials={}, seed=1, threads=2)"
     )
-    rss_small = peak_rss_mib(duel_code.format(small))
-    rss_large = peak_rss_mib(duel_code.format(large))
-    grows = rss_large - rss_small
+    growth = [
+        peak_rss_mib(duel_code.format(large)) - peak_rss_mib(duel_code.format(small))
+        for _ in range(repeats)
+    ]
     n = 100_000 if quick else dnd.MAX_DICE
-    rss_dice = peak_rss_mib(f"x = dnd.roll_dice({n}, 20)")
-    list_mib = (sys.getsizeof([0] * n)) / 2**20
-    multiple = rss_dice / list_mib
+    list_mib = (sys.getsizeof([]) + n * struct.calcsize("P")) / 2**20
+    list_multiples = [
+        peak_rss_mib(f"x = dnd.roll_dice({n}, 20)") / list_mib for _ in range(repeats)
+    ]
+    array_multiples = [
+        peak_rss_mib(f"x = dnd.roll_dice_array({n}, 20)") / (n / 2**20) for _ in range(repeats)
+    ]
+    worst_growth = max(growth)
     return [
-        Figure(
+        value(
             f"simulate_duel peak RSS growth, {small:_} -> {large:_} trials",
-            grows,
-            0.0,
+            growth,
             "MiB",
-            grows,
-            "does not grow (< 2 MiB)",
-            grows < 2,
+            target="does not grow (< 2 MiB)",
+            met=worst_growth < 2,
         ),
-        Figure(
-            f"roll_dice({n:_}) peak RSS / the list's own size",
-            rss_dice,
-            list_mib,
-            "MiB",
-            multiple,
-            "small multiple (<= 2x)",
-            multiple <= 2,
+        value(
+            f"roll_dice({n:_}, 20) peak RSS / the list's own size ({list_mib:.0f} MiB)",
+            list_multiples,
+            "x",
+            target="small multiple (<= 2x)",
+            met=max(list_multiples) <= 2,
+        ),
+        value(
+            f"roll_dice_array({n:_}, 20) peak RSS / the array's own size ({n / 2**20:.0f} MiB)",
+            array_multiples,
+            "x",
+            target="-",
+            met=None,
+            note="the dice are drawn into bytes, then copied into the array",
         ),
     ]
 
 
-def package_figures(build_times: bool) -> list[Figure]:
+def package_figures(wheel: Path | None, build_times: bool) -> list[Figure]:
     figures = []
-    places = [ROOT / ".rehearsal" / "dist", ROOT / "target" / "test-wheels", ROOT / "dist"]
-    wheels = [w for place in places for w in sorted(place.glob("*abi3*x86_64*.whl"))]
-    if not wheels:
-        print("  (no x86_64 abi3 wheel found: run `python3 scripts/dev.py rehearse` first)")
+    if wheel is None:
+        places = [ROOT / ".rehearsal" / "dist", ROOT / "target" / "test-wheels", ROOT / "dist"]
+        found = [w for place in places for w in sorted(place.glob("*abi3*x86_64*.whl"))]
+        wheel = found[0] if found else None
+    if wheel is None:
+        print(
+            "  (no x86_64 abi3 wheel found: pass --wheel, or run `python3 scripts/dev.py rehearse`)"
+        )
     else:
-        size = wheels[0].stat().st_size / 1000
+        size = wheel.stat().st_size / 1000
         figures.append(
-            Figure("x86_64 abi3 wheel size", size, 400, "KB", size / 400, "<= 400 KB", size <= 400)
+            value(
+                f"abi3 wheel size ({wheel.name})",
+                [size],
+                "KB",
+                target="<= 400 KB",
+                met=size <= 400,
+            )
         )
     runs = []
     for _ in range(7):
@@ -259,76 +446,176 @@ def package_figures(build_times: bool) -> list[Figure]:
             ln for ln in reversed(out.splitlines()) if ln.rstrip().endswith("game_with_pyo3")
         )
         runs.append(int(line.split("|")[1]) / 1000)
-    import_ms = statistics.median(runs)
     figures.append(
-        Figure(
+        value(
             "import game_with_pyo3 (cumulative, -X importtime)",
-            import_ms,
-            10,
+            runs,
             "ms",
-            import_ms / 10,
-            "<= 10 ms",
-            import_ms <= 10,
+            target="<= 10 ms",
+            met=statistics.median(runs) <= 10,
         )
     )
     if build_times:
-        target_dir = ROOT / "target" / "bench-clean"
+        figures += timed_builds()
+    return figures
+
+
+def timed_builds() -> list[Figure]:
+    target_dir = ROOT / "target" / "bench-clean"
+    subprocess.run(
+        ["cargo", "clean", "--target-dir", str(target_dir)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+
+    def timed_build() -> float:
+        start = time.perf_counter()
         subprocess.run(
-            ["cargo", "clean", "--target-dir", str(target_dir)],
+            ["cargo", "build", "--release", "--locked", "--lib", "--target-dir", str(target_dir)],
             cwd=ROOT,
             check=True,
             capture_output=True,
         )
+        return time.perf_counter() - start
 
-        def timed_build() -> float:
-            start = time.perf_counter()
-            subprocess.run(
-                [
-                    "cargo",
-                    "build",
-                    "--release",
-                    "--locked",
-                    "--lib",
-                    "--target-dir",
-                    str(target_dir),
-                ],
-                cwd=ROOT,
-                check=True,
-                capture_output=True,
-            )
-            return time.perf_counter() - start
+    clean = timed_build()
+    os.utime(ROOT / "src" / "lib.rs")
+    incremental = timed_build()
+    return [
+        value("clean release build (fat LTO)", [clean], "s", target="-", met=None),
+        value("rebuild after touching src/lib.rs", [incremental], "s", target="-", met=None),
+    ]
 
-        clean = timed_build()
-        os.utime(ROOT / "src" / "lib.rs")
-        incremental = timed_build()
-        figures += [
-            Figure("clean release build (fat LTO)", clean, 0, "s", 0, "-", None),
-            Figure("rebuild after touching src/lib.rs", incremental, 0, "s", 0, "-", None),
+
+def machine() -> dict[str, object]:
+    cpu = platform.processor() or "unknown"
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        pass
+    else:
+        models = [
+            ln.split(":", 1)[1].strip()
+            for ln in cpuinfo.splitlines()
+            if ln.startswith("model name")
         ]
-    return figures
+        cpu = models[0] if models else cpu
+    free_threaded = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+    return {
+        "machine": platform.machine(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "os": platform.platform(),
+        "python": f"{platform.python_implementation()} {platform.python_version()}"
+        + (" (free-threaded)" if free_threaded else ""),
+        "game_with_pyo3": game_with_pyo3.__version__,
+        "native module": Path(_core.__file__ or "").name,
+        "load average at start": load_average(),
+    }
 
 
-def plot(figures: list[Figure], path: Path) -> None:
+def load_average() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def fmt(seconds_or_value: float, unit: str) -> str:
+    if unit != "s":
+        return f"{seconds_or_value:.3g} {unit}"
+    for scale, suffix in ((1, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns")):
+        if seconds_or_value >= scale:
+            return f"{seconds_or_value / scale:.3g} {suffix}"
+    return f"{seconds_or_value:.3g} s"
+
+
+def ratio_text(f: Figure) -> str:
+    if f.kind == "value":
+        if f.low == f.high:
+            return fmt(f.ratio, f.unit)
+        return f"{fmt(f.ratio, f.unit)} ({f.low:.3g}-{f.high:.3g})"
+    suffix = "x" if f.kind != "share" else ""
+    return f"{f.ratio:.3g}{suffix} ({f.low:.3g}-{f.high:.3g})"
+
+
+def status(f: Figure) -> str:
+    if f.met is None:
+        return ""
+    return "met" if f.met else f"MISSED ({f.ratio:.3g})"
+
+
+def table(figures: list[Figure], markdown: bool) -> str:
+    rows = [
+        (
+            f.name,
+            "" if f.kind == "value" else fmt(f.ours, f.unit),
+            "" if f.kind in ("value", "share") else fmt(f.baseline, f.unit),
+            ratio_text(f),
+            f.target,
+            status(f),
+        )
+        for f in figures
+    ]
+    head = ("benchmark", "ours", "baseline", "median (spread)", "target", "")
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+        lines += [
+            "| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows
+        ]
+        return "\n".join(lines)
+    widths = [max(len(row[i]) for row in [head, *rows]) for i in range(len(head))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [head, *rows]
+    )
+
+
+def plot(figures: list[Figure], info: dict[str, object], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    speed = [f for f in figures if f.target.endswith("faster")]
-    fig, ax = plt.subplots(figsize=(11, 4.8))
-    names = [f.name[:62] for f in speed]
-    ax.barh(
-        names, [f.ratio for f in speed], color=["tab:green" if f.met else "tab:red" for f in speed]
-    )
+    speed = [f for f in figures if f.kind == "speed-up"]
+    costs = [f for f in figures if f.kind == "cost"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5), gridspec_kw={"width_ratios": [4, 1]})
+    names = [f.name[:64] for f in speed]
+    colours = ["grey" if f.met is None else "tab:green" if f.met else "tab:red" for f in speed]
+    errors = [[f.ratio - f.low for f in speed], [f.high - f.ratio for f in speed]]
+    left.barh(names, [f.ratio for f in speed], color=colours, xerr=errors, capsize=3)
     for i, f in enumerate(speed):
-        target = float(f.target.split()[1].rstrip("x"))
-        ax.plot([target, target], [i - 0.4, i + 0.4], color="black", linewidth=1)
-        ax.text(f.ratio, i, f" {f.ratio:.1f}x", va="center", fontsize=8)
-    ax.set_xscale("log")
-    ax.set_xlabel("speed-up over the baseline (log scale); black tick = target")
-    ax.set_title(
-        f"game_with_pyo3 {game_with_pyo3.__version__} on {platform.machine()}, "
-        f"Python {platform.python_version()}"
+        if f.target != "-":
+            goal = float(f.target.split()[1].rstrip("x"))
+            left.plot([goal, goal], [i - 0.4, i + 0.4], color="black", linewidth=1)
+        left.text(f.high, i, f"  {f.ratio:.3g}x", va="center", fontsize=8)
+    left.set_xscale("log")
+    left.invert_yaxis()
+    left.set_xlabel("speed-up over the baseline, median and interquartile range (log scale)")
+    for i, f in enumerate(costs):
+        right.bar(
+            i,
+            f.ratio,
+            color="grey" if f.met is None else "tab:green" if f.met else "tab:red",
+            yerr=[[f.ratio - f.low], [f.high - f.ratio]],
+            capsize=3,
+        )
+        if f.target != "-":
+            goal = float(f.target.split()[1].rstrip("x"))
+            right.plot([i - 0.4, i + 0.4], [goal, goal], color="black", linewidth=1)
+        right.text(i, f.high, f"{f.ratio:.3g}x", ha="center", va="bottom", fontsize=8)
+    right.set_xticks(
+        range(len(costs)),
+        ["threads=1" if "threads=1" in f.name else "default" for f in costs],
+    )
+    right.set_title("roll_dice list vs list(bytes(n))", fontsize=9)
+    right.set_ylabel("cost over the floor (lower is better)")
+    right.set_ylim(0, max([2.0, *(f.high * 1.15 for f in costs)]))
+    fig.suptitle(
+        f"game_with_pyo3 {info['game_with_pyo3']}, {info['python']} on {info['cpu']} "
+        f"({info['cores']} cores); black tick = target",
+        fontsize=10,
     )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -338,42 +625,71 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, for smoke tests")
+    parser.add_argument("--rounds", type=int, default=21, help="interleaved rounds per figure")
+    parser.add_argument(
+        "--max-spread",
+        type=float,
+        default=0.10,
+        help="refuse to write results if a ratio's interquartile range is wider than this "
+        "fraction of its median",
+    )
+    parser.add_argument("--wheel", type=Path, help="the wheel whose size to report")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--plot", type=Path)
+    parser.add_argument("--table", type=Path, help="write the results as a Markdown table")
     parser.add_argument("--build-times", action="store_true")
     args = parser.parse_args(argv)
-    repeats = 3 if args.quick else args.repeats
-    machine = (
-        f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}, "
-        f"CPython {platform.python_version()}, game_with_pyo3 {game_with_pyo3.__version__}"
-    )
-    print(f"machine: {machine}")
+    rounds = 3 if args.quick else args.rounds
+    info = machine()
+    print("machine: " + ", ".join(f"{k} {v}" for k, v in info.items()))
+    started = time.perf_counter()
     figures = [
-        *bench_roll_dice(10_000 if args.quick else 1_000_000, repeats),
-        *bench_per_call(200 if args.quick else 20_000, repeats),
-        *bench_duel(2_000 if args.quick else 100_000, 200 if args.quick else 10_000, repeats),
-        *bench_memory(args.quick),
-        *package_figures(args.build_times and not args.quick),
+        *bench_roll_dice(10_000 if args.quick else 1_000_000, rounds),
+        *bench_per_call(200 if args.quick else 20_000, rounds),
+        *bench_duel(2_000 if args.quick else 100_000, 100 if args.quick else 2_000, rounds),
+        *bench_memory(args.quick, 1 if args.quick else 3),
+        *package_figures(args.wheel, args.build_times and not args.quick),
     ]
-    width = max(len(f.name) for f in figures)
-    print(f"\n{'benchmark'.ljust(width)}  {'ours':>12}  {'baseline':>12}  {'ratio':>8}  target")
+    info["load average at end"] = load_average()
+    info["seconds"] = round(time.perf_counter() - started, 1)
+    print()
+    print(table(figures, markdown=False))
     for f in figures:
-        status = {True: "met", False: "MISSED", None: ""}[f.met]
-        print(
-            f"{f.name.ljust(width)}  {f.ours:>12.6g}  {f.baseline:>12.6g}  "
-            f"{f.ratio:>8.3g}  {f.target} {status}"
-        )
+        if f.note:
+            print(f"  {f.name}: {f.note}")
+    noisy = [f for f in figures if f.kind != "value" and f.spread > args.max_spread]
+    print(
+        f"\nload average at start {info['load average at start']}, "
+        f"at end {info['load average at end']}; {info['seconds']} s"
+    )
+    if noisy and not args.quick:
+        print(f"\nThe spread is too wide (more than {args.max_spread:.0%} of the median) for:")
+        for f in noisy:
+            print(f"  {f.name}: {ratio_text(f)}, spread {f.spread:.0%}")
+        print("The machine was too noisy to trust these figures: nothing written. Rerun when idle.")
+        return 2
     if args.json:
+        command = "benchmarks/bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
         args.json.write_text(
             json.dumps(
-                {"machine": machine, "quick": args.quick, "figures": [asdict(f) for f in figures]},
+                {
+                    "machine": info,
+                    "command": command.strip(),
+                    "quick": args.quick,
+                    "rounds": rounds,
+                    "max_spread": args.max_spread,
+                    "figures": [asdict(f) for f in figures],
+                },
                 indent=2,
+                ensure_ascii=False,
             )
+            + "\n"
         )
+    if args.table:
+        args.table.write_text(table(figures, markdown=True) + "\n")
     if args.plot:
-        plot(figures, args.plot)
+        plot(figures, info, args.plot)
         print(f"plot: {args.plot}")
     return 0
 

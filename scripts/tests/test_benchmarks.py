@@ -1,29 +1,49 @@
 """Smoke-run the benchmark program: it must run end to end and print every figure.
 
-The figures of a --quick run mean nothing and are not checked against targets."""
+The figures of a --quick run mean nothing and are not checked against targets. The
+rules that make a real run trustworthy (interleaved timing, the median and spread of
+the ratio, no results from a noisy run) are checked on the program's own functions."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
+import pytest
 from conftest import ROOT
+
+BENCH = ROOT / "benchmarks" / "bench.py"
+
+
+def load_bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench", BENCH)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench"] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_quick_benchmark_run(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     png = tmp_path / "bench.png"
+    md = tmp_path / "bench.md"
     result = subprocess.run(
         [
             sys.executable,
-            str(ROOT / "benchmarks" / "bench.py"),
+            str(BENCH),
             "--quick",
             "--json",
             str(out),
             "--plot",
             str(png),
+            "--table",
+            str(md),
         ],
         capture_output=True,
         text=True,
@@ -32,11 +52,22 @@ def test_quick_benchmark_run(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     data = json.loads(out.read_text())
+    assert data["quick"] is True
+    for fact in (
+        "machine",
+        "cpu",
+        "cores",
+        "python",
+        "load average at start",
+        "load average at end",
+    ):
+        assert fact in data["machine"], fact
     names = [f["name"] for f in data["figures"]]
     for expected in (
         "random.randint",
-        "NumPy",
+        "NumPy integers().tolist()",
         "list(bytes(n))",
+        "roll_dice_array",
         '"4d6kh3"',
         "Roller.roll_dice",
         "Character.attack",
@@ -47,6 +78,43 @@ def test_quick_benchmark_run(tmp_path: Path) -> None:
         "import game_with_pyo3",
     ):
         assert any(expected in name for name in names), expected
-    assert all(f["ours"] >= 0 and f["baseline"] >= 0 for f in data["figures"])
+    for figure in data["figures"]:
+        assert figure["ours"] >= 0
+        assert figure["baseline"] >= 0
+        assert figure["low"] <= figure["ratio"] <= figure["high"], figure
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert md.read_text().startswith("| benchmark |")
     assert "machine: " in result.stdout
+
+
+def test_ratios_come_from_interleaved_rounds() -> None:
+    bench = load_bench()
+    calls: list[str] = []
+    ours, theirs = bench.interleaved(
+        lambda: calls.append("A"), lambda: calls.append("B"), 4, ours_number=1
+    )
+    assert calls == ["A", "B", "A", "B", "B", "A", "A", "B", "B", "A"]  # warm-up, then A B, B A
+    assert len(ours) == len(theirs) == 4
+    figure = bench.compare("x", [1.0, 1.0, 1.0, 1.0, 1.0], [2.0, 3.0, 3.0, 3.0, 9.0], target=2)
+    assert (figure.low, figure.ratio, figure.high) == (3.0, 3.0, 3.0)
+    assert figure.met is True
+    cost = bench.compare("y", [3.0, 3.0, 3.0], [2.0, 2.0, 2.0], kind="cost", target=1.3)
+    assert cost.ratio == 1.5
+    assert cost.met is False
+    assert "MISSED (1.5)" in bench.status(cost)
+
+
+def test_a_noisy_run_says_so_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bench = load_bench()
+    noisy = bench.compare("noisy figure", [1.0] * 4, [1.0, 2.0, 3.0, 4.0], target=1)
+    for stage in ("bench_roll_dice", "bench_per_call", "bench_duel", "bench_memory"):
+        monkeypatch.setattr(bench, stage, lambda *_args: [noisy])
+    monkeypatch.setattr(bench, "package_figures", lambda *_args: [])
+    written = tmp_path / "results.json"
+    assert bench.main(["--json", str(written), "--rounds", "3"]) == 2
+    assert not written.exists()
+    out = capsys.readouterr().out
+    assert "spread is too wide" in out
+    assert "noisy figure" in out
