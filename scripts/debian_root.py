@@ -1,6 +1,13 @@
 """Run the test suite on Debian's interpreters without Docker: native x86_64 roots for
-CPython versions this machine lacks (sid: 3.13, 3.14, 3.15), and foreign-architecture
-roots under qemu-user.
+interpreters this machine lacks (the manifest's [[debian_root]] rows: sid's CPython
+3.13, 3.14 and 3.15; trixie's PyPy 3.11, 7.3.19, ABI pp73, which runs the pypy311
+wheel), and foreign-architecture roots under qemu-user.
+
+Interpreters are spelled as the manifest spells them (scripts/tags.py): "3.13" is
+Debian's package python3.13 (/usr/bin/python3.13), "pypy3.11" its package pypy3
+(/usr/bin/pypy3.11). Debian's pypy3 is whichever PyPy the suite has (sid's is PyPy 8,
+ABI pp80, spelled "pypy3.11-pp80"), so every run first asks the root's interpreter what
+it is and refuses one whose ABI is not the one the manifest names.
 
 A minimal Debian root per (suite, architecture) — debootstrap; for foreign
 architectures `--foreign` with the downloaded .debs unpacked on the host, because the
@@ -8,12 +15,13 @@ second stage cannot run without binfmt_misc — cached in
 ~/.cache/game-with-pyo3/debian/SUITE-ARCH. Making and entering a root needs root: as a
 normal user (GitHub's runners) this goes through password-less sudo.
 
-Each run is a fresh venv inside the root (`python3.X -m venv --without-pip`) into which
-the host's pip installs the wheel and the cell's pinned, hash-checked test dependencies
-for the root's platform and Python (scripts/testdeps.py); pytest then runs with the
-venv's interpreter. Under qemu-user, tests marked `subprocess` are deselected: qemu
-cannot start `sys.executable` again without a binfmt_misc registration (said in the
-result). Foreign roots also compare their seeded results with the x86_64 wheel's.
+Each run is a fresh venv inside the root (`python3.X -m venv --without-pip`, `pypy3.11
+-m venv --without-pip` alike) into which the host's pip installs the wheel and the
+cell's pinned, hash-checked test dependencies for the root's platform and interpreter
+(scripts/testdeps.py); pytest then runs with the venv's interpreter. Under qemu-user,
+tests marked `subprocess` are deselected: qemu cannot start `sys.executable` again
+without a binfmt_misc registration (said in the result). Foreign roots also compare
+their seeded results with the x86_64 wheel's.
 """
 
 from __future__ import annotations
@@ -27,7 +35,9 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
+import interpreters
 import tags
 import testdeps
 from pipeline import ROOT, PipelineError, Target, load_debian_roots, tool_env
@@ -54,11 +64,26 @@ class Root:
         return [f"/usr/bin/qemu-{self.qemu_user}-static"] if self.qemu_user else []
 
 
+def debian_python(python: str) -> tuple[str, str]:
+    """The Debian package that provides an interpreter of the manifest's spelling, and
+    the interpreter's path in the root: "3.13" is python3.13, /usr/bin/python3.13;
+    "pypy3.11" (or "pypy3.11-pp80") is pypy3, /usr/bin/pypy3.11."""
+    impl, (major, minor), free_threaded, _ = tags.parse_label(python)
+    if free_threaded:
+        raise PipelineError(f"{python}: Debian ships no free-threaded CPython")
+    if impl == "pypy":
+        return f"pypy{major}", f"/usr/bin/pypy{major}.{minor}"
+    return f"python{major}.{minor}", f"/usr/bin/python{major}.{minor}"
+
+
+def _packages(pythons: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(debian_python(p)[0] for p in pythons))
+
+
 def foreign_root(target: Target) -> Root:
     if target.qemu is None or target.qemu_suite is None:
         raise PipelineError(f"{target.id} has no Debian architecture (qemu) in the manifest")
-    packages = tuple(f"python{p}" for p in target.qemu_pythons)
-    return Root(target.qemu_suite, target.qemu, packages, target.qemu_user)
+    return Root(target.qemu_suite, target.qemu, _packages(target.qemu_pythons), target.qemu_user)
 
 
 def privileged(cmd: list[str]) -> list[str]:
@@ -174,8 +199,9 @@ def make_root(suite: str, arch: str, packages: str, path: Path, qemu: str | None
     (path / ".ready").write_text("ok")
 
 
-def in_root(root: Root, work: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run a program of the root (path inside it), with a clean environment."""
+def root_command(root: Root, work: Path, *args: str) -> list[str]:
+    """The command line that runs a program of the root (path inside it) in `work`'s
+    directory, with a clean environment."""
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": f"/{work.relative_to(root.path)}",
@@ -184,31 +210,91 @@ def in_root(root: Root, work: Path, *args: str) -> subprocess.CompletedProcess[s
     }
     chroot = shutil.which("chroot") or "/usr/sbin/chroot"
     cmd = ["env", "-i", *(f"{k}={v}" for k, v in env.items()), chroot, str(root.path)]
+    return privileged([*cmd, *root.emulator, *args])
+
+
+def in_root(root: Root, work: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run a program of the root (path inside it), with a clean environment."""
     return subprocess.run(
-        privileged([*cmd, *root.emulator, *args]),
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=work,
+        root_command(root, work, *args), capture_output=True, text=True, check=False, cwd=work
     )
 
 
-def _venv(root: Root, work: Path, python: str, target: Target, wheel: Path) -> str:
+def check_interpreter(
+    found: interpreters.Interpreter | None, python: str, target: Target, where: str
+) -> interpreters.Interpreter:
+    """The root's interpreter, if it is the one the manifest names and can load the
+    row's wheels: the same spelling (so the same ABI: Debian's pypy3 may be PyPy 8,
+    pp80, where the manifest says pypy3.11, pp73) on the row's OS, machine and libc."""
+    if found is None:
+        raise PipelineError(f"{where}: not a CPython or PyPy interpreter")
+    if found.label != python:
+        raise PipelineError(
+            f"{where} is {found.label} (SOABI {found.soabi or '?'}), not {python}: "
+            "the manifest must name what the Debian suite ships"
+        )
+    if not interpreters.runs_on(target, found.os, found.machine, found.bits, found.libc):
+        raise PipelineError(
+            f"{where} is a {found.machine} {found.bits}-bit {found.libc or found.os} "
+            f"interpreter, which cannot load {target.id} wheels"
+        )
+    return found
+
+
+def venv_in_root(root: Root, work: Path, python: str, target: Target, wheel: Path) -> str:
     """A fresh venv in the root with the wheel and the cell's test dependencies; returns
     its interpreter's path inside the root."""
+    return _venv(root, work, python, target, wheel)[0]
+
+
+def _venv(
+    root: Root, work: Path, python: str, target: Target, wheel: Path
+) -> tuple[str, tuple[str, ...]]:
+    """venv_in_root, and the optional test dependencies left out (why, for each)."""
     inside = f"/{work.relative_to(root.path)}"
-    made = in_root(
-        root, work, f"/usr/bin/python{python}", "-m", "venv", "--without-pip", f"{inside}/venv"
-    )
+    _, exe = debian_python(python)
+    where = f"Debian {root.suite} {root.arch}'s {exe}"
+    if not (root.path / exe.lstrip("/")).exists():
+        raise PipelineError(
+            f"{where} is missing: {root.path} was made before the manifest listed "
+            f"{python}; delete that directory and it is made again"
+        )
+    made = in_root(root, work, exe, "-m", "venv", "--without-pip", f"{inside}/venv")
     if made.returncode != 0:
         raise PipelineError(f"venv in the {root.suite} {root.arch} root: {made.stderr.strip()}")
+    venv_python = f"{inside}/venv/bin/python"
+    asked = in_root(root, work, venv_python, "-c", interpreters.PROBE)
+    if asked.returncode != 0:
+        raise PipelineError(f"{where} did not describe itself: {asked.stderr.strip()}")
+    found = check_interpreter(interpreters.from_probe(asked.stdout), python, target, where)
+    if not found.purelib.startswith(f"{inside}/venv/"):
+        raise PipelineError(f"{where}: its venv's site-packages is {found.purelib!r}")
     # The venv was made as root; this user's pip fills it.
     owner = f"{os.getuid()}:{os.getgid()}"
     subprocess.run(privileged(["chown", "-R", owner, str(work)]), check=True)
-    site = work / "venv" / "lib" / f"python{python}" / "site-packages"
+    site = root.path / found.purelib.lstrip("/")
     needs = testdeps.requirements(testdeps.Cell(target, python))
+    _install(needs, work, site, target, wheel)
+    # A wheel that installs (its tags fit) may still not load on the suite's build of the
+    # interpreter: then it is left out like one without a wheel, and its tests skip.
+    for name, _ in needs.optional:
+        tried = in_root(root, work, venv_python, "-c", f"import {testdeps.import_name(name)}")
+        if tried.returncode != 0:
+            error = (tried.stderr.strip().splitlines() or ["?"])[-1]
+            needs = needs.without(
+                name, f"{name}: its wheel does not load on Debian {root.suite}'s {exe} ({error})"
+            )
+            shutil.rmtree(site)
+            _install(needs, work, site, target, wheel)
     for reason in needs.skipped:
-        print(f"    {wheel.name} on Debian {root.suite} python{python}: {reason}; its tests skip")
+        print(f"    {wheel.name} on Debian {root.suite} {python}: {reason}; its tests skip")
+    return venv_python, needs.skipped
+
+
+def _install(
+    needs: testdeps.CellRequirements, work: Path, site: Path, target: Target, wheel: Path
+) -> None:
+    """The cell's test dependencies and the wheel into `site`, with the host's pip."""
     reqs = work / "requirements.txt"
     reqs.write_text(needs.requirements_text(), encoding="utf-8")
     pip = [
@@ -222,21 +308,29 @@ def _venv(root: Root, work: Path, python: str, target: Target, wheel: Path) -> s
         "--no-deps",
         "--upgrade",
         *(f"--platform={p}" for p in tags.installer_platforms(target.platform)),
-        f"--python-version={python}",
-        "--implementation=cp",
+        *tags.installer_options(needs.cell.python),
         "--target",
         str(site),
     ]
     # pip checks that the wheel suits this Python and platform, as an installer would.
     subprocess.run([*pip, "--require-hashes", "-r", str(reqs)], env=tool_env(), check=True)
     subprocess.run([*pip, str(wheel)], env=tool_env(), check=True)
-    return f"{inside}/venv/bin/python"
+
+
+class RootRun(NamedTuple):
+    """One run of the suite in a root: where (the label starts with the interpreter's
+    manifest spelling), whether it passed, the optional test dependencies left out."""
+
+    label: str
+    ok: bool
+    skipped: tuple[str, ...] = ()
 
 
 def run_suite_in_root(
     wheel: Path, target: Target, root: Root, python: str, log_dir: Path
-) -> tuple[str, bool]:
-    """The suite against `wheel` in a fresh venv of Debian's python`python` in `root`."""
+) -> RootRun:
+    """The suite against `wheel` in a fresh venv of the root's interpreter `python` (the
+    manifest's spelling: "3.15", "pypy3.11")."""
     how = f"qemu {root.qemu_user}, " if root.qemu_user else ""
     deselect = ["-m", "not subprocess"] if root.qemu_user else []
     label = f"{python} (Debian {root.suite}, {how}venv" + (
@@ -249,7 +343,7 @@ def run_suite_in_root(
         inside = f"/{work.relative_to(root.path)}"
         shutil.copytree(ROOT / "tests", work / "tests")
         shutil.copy2(ROOT / "pyproject.toml", work / "pyproject.toml")
-        venv_python = _venv(root, work, python, target, wheel)
+        venv_python, skipped = _venv(root, work, python, target, wheel)
         result = in_root(
             root,
             work,
@@ -284,20 +378,19 @@ def run_suite_in_root(
                 log.write_text(log.read_text() + f"\nseeded probe: {probe.stdout}{probe.stderr}")
                 label += "; seeded results differ"
             ok = ok and same
-        return label, ok
+        return RootRun(label, ok, skipped)
     finally:
         subprocess.run(privileged(["rm", "-rf", str(work)]), check=False)
 
 
 def native_roots() -> list[tuple[Root, tuple[str, ...]]]:
-    """The manifest's native roots and the CPython versions each provides."""
-    return [
-        (
-            Root(r["suite"], r["arch"], tuple(f"python{p}" for p in r["pythons"])),
-            tuple(r["pythons"]),
-        )
-        for r in load_debian_roots()
-    ]
+    """The manifest's native roots and the interpreters each provides (manifest
+    spellings: "3.15", "pypy3.11")."""
+    roots = []
+    for row in load_debian_roots():
+        pythons = tuple(row["pythons"])
+        roots.append((Root(row["suite"], row["arch"], _packages(pythons)), pythons))
+    return roots
 
 
 def host_seeded_results(dist: Path) -> dict[str, object]:

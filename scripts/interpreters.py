@@ -2,8 +2,10 @@
 
 Interpreters come from `--python`, glob patterns (pypa images keep theirs in
 /opt/python), GAME_WITH_PYO3_TEST_PYTHONS (os.pathsep-separated), PATH
-(python3.10 ... python3.15, and the `t` builds) and uv's managed interpreters. Each is
-asked about itself; which wheel it can install is decided against the manifest row.
+(python3.10 ... python3.15, the `t` builds, pypy3.11 and pypy3) and uv's managed
+interpreters. Each is asked about itself (PROBE; scripts/debian_root.py asks the
+interpreters of its Debian roots the same way); which wheel it can install is decided
+against the manifest row.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ PROBE = (
     "'machine': platform.machine().lower(), 'os': sys.platform, 'exe': sys.executable,"
     "'bits': struct.calcsize('P') * 8, 'soabi': sysconfig.get_config_var('SOABI') or '',"
     "'libc': ('glibc' if platform.libc_ver()[0] == 'glibc' else 'musl')"
-    " if sys.platform == 'linux' else ''}))"
+    " if sys.platform == 'linux' else '',"
+    "'purelib': sysconfig.get_path('purelib')}))"
 )
 
 
@@ -42,6 +45,7 @@ class Interpreter:
     bits: int
     libc: str
     soabi: str = ""
+    purelib: str = ""  # where an installer puts packages for it (a venv's site-packages)
 
     @property
     def label(self) -> str:
@@ -62,8 +66,15 @@ def probe(exe: str) -> Interpreter | None:
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
-    data = json.loads(out)
-    if data["impl"] not in ("cpython", "pypy"):
+    return from_probe(out)
+
+
+def from_probe(out: str) -> Interpreter | None:
+    """The interpreter PROBE's output (its last line) describes; None for one that is
+    neither CPython nor PyPy."""
+    lines = out.strip().splitlines()
+    data = json.loads(lines[-1]) if lines else {}
+    if data.get("impl") not in ("cpython", "pypy"):
         return None
     major, minor = data["version"]
     return Interpreter(
@@ -76,6 +87,7 @@ def probe(exe: str) -> Interpreter | None:
         os=data["os"],
         bits=data["bits"],
         libc=data["libc"],
+        purelib=data.get("purelib") or "",
     )
 
 

@@ -10,10 +10,11 @@
               another cargo home and target directory: every artifact must be
               identical byte for byte (scripts/repro.py names what differs)
   3. gate     the release gate on the exact expected set (scripts/gate.py)
-  4. test     the suite against every wheel in fresh venvs on every interpreter here,
-              and under qemu-user for foreign Linux architectures with
-              --all-platforms (scripts/suite.py); then every CI test cell of
-              the manifest is listed as tested here or "not run here: <why>"
+  4. test     the suite against every wheel in fresh venvs on every interpreter here;
+              with --all-platforms also in Debian roots: the x86_64 wheels on sid's
+              CPython 3.13-3.15 and trixie's PyPy 3.11, foreign Linux architectures
+              under qemu-user (scripts/suite.py --debian-roots); then every CI test
+              cell of the manifest is listed as tested here or "not run here: <why>"
   5. publish  to a real package index started on 127.0.0.1 (pypiserver with upload
               authentication, no fallback): a half-finished upload, proof that a
               second upload of a file is refused, the re-run that completes it, then
@@ -47,13 +48,14 @@ import publish
 import repro
 import suite
 import verify_release
-from interpreters import ENV_PYTHONS, wheel_fits
+from interpreters import ENV_PYTHONS, runs_on, wheel_fits
 from pipeline import (
     DIST_NAME,
     ROOT,
     PipelineError,
     Target,
     is_artifact,
+    load_debian_roots,
     load_targets,
     on_sigterm_interrupt,
     sdist_name,
@@ -274,15 +276,17 @@ def rebuild_elsewhere(all_platforms: bool, dist: Path, report: Rehearsal) -> Non
 
 
 def cell_report(outcomes: list[suite.WheelOutcome]) -> list[str]:
-    """Every CI test cell of the manifest: run here, or why not."""
-    ran = {o.wheel: set(o.passed) for o in outcomes}
+    """Every CI test cell of the manifest: run here (and where, when in a Debian root),
+    or why not."""
+    ran = {o.wheel: o.passed for o in outcomes}
     lines = []
     for target in load_targets():
         for python in target.ci_test_pythons:
             wheels = [w for w in ran if target_of(w, [target]) and wheel_fits(w, python, target)]
-            here = [w for w in wheels if python in ran[w]]
+            here = [label for w in wheels for label in ran[w] if suite.spelling(label) == python]
             if here:
-                lines.append(f"{target.id} {python}: tested here")
+                where = here[0].removeprefix(python).strip()
+                lines.append(f"{target.id} {python}: tested here{f' {where}' if where else ''}")
             else:
                 lines.append(f"{target.id} {python}: not run here: {why_not_here(target, python)}")
     return lines
@@ -297,7 +301,12 @@ def why_not_here(target: Target, python: str) -> str:
         return f"no musl CPython on this machine; CI container {target.ci_test_image}"
     if target.qemu:
         return f"CI container {target.ci_test_image}; here only Debian's python3 under qemu"
-    return f"no CPython {python} on this machine (set {ENV_PYTHONS} to add one)"
+    if runs_on(target, "linux", "x86_64", 64, "glibc"):
+        for root in load_debian_roots():
+            if root["arch"] == "amd64" and python in root["pythons"]:
+                return f"runs in the Debian {root['suite']} root with --all-platforms"
+    kind = "PyPy" if python.startswith("pypy") else "CPython"
+    return f"no {kind} {python} on this machine (set {ENV_PYTHONS} to add one)"
 
 
 def run(args: argparse.Namespace) -> Rehearsal:

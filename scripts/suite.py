@@ -12,8 +12,9 @@ Free-threaded wheels run the suite a second time under pytest-run-parallel.
 `--require-all` (CI) fails unless every wheel ran on every interpreter its manifest row
 lists in `ci_test_pythons` that picks it. `--debian-roots` also runs the wheels on
 Debian's interpreters in minimal roots (scripts/debian_root.py): the x86_64 wheels on
-sid's CPython 3.13-3.15, foreign-architecture wheels under qemu-user. A wheel nothing
-here can run is reported "built and gated, not run here" — never counted as tested.
+the manifest's native roots (sid's CPython 3.13-3.15, trixie's PyPy 3.11 7.3 for the
+pp73 wheel), foreign-architecture wheels under qemu-user. A wheel nothing here can run
+is reported "built and gated, not run here" — never counted as tested.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import testdeps
@@ -41,6 +43,9 @@ from pipeline import (
     tool_env,
 )
 from tags import accepts
+
+if TYPE_CHECKING:
+    from debian_root import RootRun
 
 
 @dataclass
@@ -176,6 +181,12 @@ def wheels_from_sdist(
     return [(w, host) for w in sorted(built.glob("*.whl"))]
 
 
+def spelling(label: str) -> str:
+    """The manifest's spelling of the interpreter a result label names: a label starts
+    with it ("3.11", "pypy3.11 (Debian trixie, venv)")."""
+    return label.split(maxsplit=1)[0]
+
+
 def expected_cells(wheel: str, target: Target | None) -> list[str]:
     """The manifest's CI interpreters for this wheel's row that pick this wheel."""
     if target is None:
@@ -223,10 +234,10 @@ def run(
                 )
                 (outcome.passed if ok else outcome.failed).append(interp.label)
         if debian_roots and target is not None and wheel.name not in builder:
-            for label, ok in run_in_debian_roots(wheel, target, log_dir):
-                (outcome.passed if ok else outcome.failed).append(label)
-        # A label starts with the interpreter's spelling: "3.15 (Debian sid, venv)".
-        ran = {label.split()[0] for label in outcome.passed + outcome.failed}
+            for done in run_in_debian_roots(wheel, target, log_dir):
+                (outcome.passed if done.ok else outcome.failed).append(done.label)
+                outcome.skipped_deps += [f"{done.label}: {reason}" for reason in done.skipped]
+        ran = {spelling(label) for label in outcome.passed + outcome.failed}
         expected = (
             [built_here_by(interpreters).label]
             if wheel.name in builder
@@ -241,10 +252,11 @@ def run(
     return outcomes
 
 
-def run_in_debian_roots(wheel: Path, target: Target, log_dir: Path) -> list[tuple[str, bool]]:
+def run_in_debian_roots(wheel: Path, target: Target, log_dir: Path) -> list[RootRun]:
     """The wheel on Debian's interpreters (scripts/debian_root.py): a foreign row's wheels
-    under qemu-user on its root's python; an x86_64 row's on every CPython of the native
-    roots that can install it (not only those that would pick it: abi3 on 3.15 too)."""
+    under qemu-user on its root's python; an x86_64 row's on every interpreter of the
+    native roots that can install it (not only those that would pick it: abi3 on 3.15
+    too; the pp73 wheel on trixie's PyPy)."""
     import debian_root
 
     runs: list[tuple[debian_root.Root, str]] = []
@@ -276,7 +288,8 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--debian-roots",
         action="store_true",
-        help="also run in Debian roots: native CPython 3.13-3.15, foreign arches under qemu",
+        help="also run in Debian roots: native CPython 3.13-3.15 and PyPy 3.11, "
+        "foreign arches under qemu",
     )
     parser.add_argument("--parallel-threads", type=int, default=4)
     parser.add_argument("--log-dir", type=Path)

@@ -52,6 +52,19 @@ def installer_platforms(platform_tag: str) -> list[str]:
     return list(dict.fromkeys(result))
 
 
+def installer_options(label: str) -> list[str]:
+    """pip's options that describe the interpreter to an installer working on its behalf
+    (`pip install --target` from another Python). PyPy needs its ABI spelled out: without
+    `--abi` pip would take the ABI of the Python running pip."""
+    impl, version, free_threaded, pp = parse_label(label)
+    number, nodot = f"{version[0]}.{version[1]}", f"{version[0]}{version[1]}"
+    if impl == "pypy":
+        return ["--implementation=pp", f"--python-version={number}", f"--abi=pypy{nodot}_pp{pp}"]
+    # pip's default ABIs for a CPython version are those of the GIL build
+    abi = [f"--abi=cp{nodot}t"] if free_threaded else []
+    return ["--implementation=cp", f"--python-version={number}", *abi]
+
+
 def interpreter_tags(label: str, platform_tag: str) -> list[str]:
     """Every wheel tag the interpreter accepts on that platform, most preferred first."""
     impl, version, free_threaded, pp = parse_label(label)

@@ -10,7 +10,10 @@ The `test-core` dependency group is needed everywhere: a cell without a wheel fo
 of its packages is a broken cell, and `scripts/tests/test_testdeps.py` proves offline,
 from uv.lock, that every cell of the manifest has them. The rest of the `test` group
 is optional: it adds tests that skip, with their reason in pytest's summary, where it
-has no wheel (hypothesis has none for free-threaded 3.14 on several architectures).
+has no wheel (hypothesis has none for free-threaded 3.14 on several architectures) or
+where its wheel installs but does not load (`CellRequirements.without`: hypothesis's
+pp73 wheel calls PyModule_FromDefAndSpec2, which Debian trixie's PyPy 7.3.19 does not
+export; scripts/debian_root.py tries the import in its roots).
 
 The same resolution runs inside every cell (scripts/suite.py) and in the offline
 proof: one path, so the proof covers what CI installs.
@@ -91,10 +94,32 @@ class Pin:
 class CellRequirements:
     cell: Cell
     pins: tuple[Pin, ...]
-    skipped: tuple[str, ...]  # optional dependencies with no wheel here, and why
+    skipped: tuple[str, ...]  # optional dependencies left out here, and why
+    # each optional dependency installed here and the pins only it brings
+    optional: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def requirements_text(self) -> str:
         return "".join(f"{pin.requirement_line()}\n" for pin in self.pins)
+
+    def without(self, name: str, reason: str) -> CellRequirements:
+        """These requirements less the optional dependency `name` and what only it
+        brought: for a wheel that installs but cannot load in the cell (a native wheel
+        built for a newer interpreter of the same ABI tag). Its tests skip, as where it
+        has no wheel, and `reason` says why."""
+        brought = dict(self.optional)
+        if name not in brought:
+            raise PipelineError(f"{name} is not an optional test dependency of this cell")
+        return CellRequirements(
+            self.cell,
+            tuple(p for p in self.pins if p.name not in brought[name]),
+            (*self.skipped, reason),
+            tuple((n, pins) for n, pins in self.optional if n != name),
+        )
+
+
+def import_name(name: str) -> str:
+    """The module a test dependency is imported as (hypothesis: hypothesis)."""
+    return canonicalize_name(name).replace("-", "_")
 
 
 class Lock:
@@ -165,6 +190,7 @@ def requirements(cell: Cell, lock: Lock | None = None) -> CellRequirements:
     chosen = {p.name for p in required}
     pins = list(required)
     skipped = []
+    installed = []
     optional = [r for r in roots if canonicalize_name(r["name"]) not in core]
     for root in sorted(optional, key=lambda r: str(r["name"])):
         extra = [p for p in lock.closure([root], env) if p.name not in chosen]
@@ -174,10 +200,13 @@ def requirements(cell: Cell, lock: Lock | None = None) -> CellRequirements:
                 f"{root['name']}: no wheel for {cell.python} on {cell.target.platform} "
                 f"({', '.join(f'{p.name}=={p.version}' for p in lacking)})"
             )
-        else:
+        elif extra:  # a group may list a dependency twice (under different markers)
             pins += extra
             chosen.update(p.name for p in extra)
-    return CellRequirements(cell, tuple(sorted(pins, key=lambda p: p.name)), tuple(skipped))
+            installed.append((str(root["name"]), tuple(p.name for p in extra)))
+    return CellRequirements(
+        cell, tuple(sorted(pins, key=lambda p: p.name)), tuple(skipped), tuple(installed)
+    )
 
 
 def cells(targets: Iterable[Target]) -> list[Cell]:
