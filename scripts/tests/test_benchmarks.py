@@ -135,3 +135,60 @@ def test_a_noisy_run_says_so_and_writes_nothing(
     out = capsys.readouterr().out
     assert "spread is too wide" in out
     assert "noisy figure" in out
+
+
+ABI_COMPARE = ROOT / "benchmarks" / "abi_compare.py"
+
+
+def test_abi_compare_quick_run(tmp_path: Path) -> None:
+    """Two workers (here the same interpreter twice) take turns on every workload."""
+    out = tmp_path / "abi.json"
+    python = sys.executable
+    result = subprocess.run(
+        [
+            python,
+            str(ABI_COMPARE),
+            "--quick",
+            f"--a=one={python}",
+            f"--b=two={python}",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = json.loads(out.read_text())
+    assert (data["a"]["label"], data["b"]["label"]) == ("one", "two")
+    assert [row["workload"] for row in data["rows"]] == data["a"]["workloads"]
+    assert len(data["rows"]) >= 6
+    for row in data["rows"]:
+        assert row["a"] > 0
+        assert row["b"] > 0
+        assert row["low"] <= row["ratio"] <= row["high"]
+    assert "two / one, median (spread)" in result.stdout
+
+
+def test_abi_compare_names_a_worker_that_stops(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ABI_COMPARE),
+            "--quick",
+            f"--a=good={sys.executable}",
+            "--b=bad=false",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode != 0
+    assert "bad: the worker stopped" in result.stderr
+    bad = subprocess.run(
+        [sys.executable, str(ABI_COMPARE), "--a=x"], capture_output=True, text=True, check=False
+    )
+    assert bad.returncode == 2
+    assert "give --dist DIR, or both --a and --b" in bad.stderr
