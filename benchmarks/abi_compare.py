@@ -219,7 +219,7 @@ def in_debian_root(dist: Path, python: str, args: argparse.Namespace) -> int:
     target = next(t for t in load_targets() if t.id == "linux-x86_64")
     wheels = {}
     for kind, pattern in (("abi3", "-cp310-abi3-"), ("abi3t", "-cp315-abi3.abi3t-")):
-        found = [w for w in dist.glob(f"*{pattern}*x86_64.whl") if "musllinux" not in w.name]
+        found = list(dist.glob(f"*{pattern}manylinux*_x86_64.whl"))
         if len(found) != 1:
             raise SystemExit(f"expected one linux x86_64 {kind} wheel in {dist}, found {found}")
         wheels[kind] = found[0]
