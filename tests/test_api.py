@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import pickle
+import platform
 import subprocess
 import sys
 import sysconfig
@@ -30,6 +31,18 @@ def test_native_module_is_private() -> None:
                 assert obj.__module__ == module.__name__, name
 
 
+# PyPy (checked on 7.3.19) reads no text signature for an extension class or a method
+# of one: inspect.signature gives "(*args, **keywords)" or raises. Functions have theirs.
+NO_CLASS_SIGNATURES = pytest.mark.skipif(
+    platform.python_implementation() == "PyPy",
+    reason="PyPy reads no text signature for extension classes and their methods",
+)
+
+
+def on_a_class(obj: object, text: str) -> object:
+    return pytest.param(obj, text, marks=NO_CLASS_SIGNATURES)
+
+
 PUBLIC = [getattr(m, n) for m in (dnd, pycool) for n in m.__all__ if not n.startswith("MAX")]
 
 
@@ -45,25 +58,25 @@ def test_everything_has_a_docstring(obj: object) -> None:
         (dnd.roll_dice_array, "(num_dice, sides, *, seed=None, threads=None)"),
         (dnd.roll, "(expression, *, seed=None)"),
         (dnd.simulate_duel, "(a, b, *, trials=10000, seed=None, threads=None)"),
-        (dnd.Roller, "(seed=None)"),
-        (
+        on_a_class(dnd.Roller, "(seed=None)"),
+        on_a_class(
             dnd.Character,
             "(name, health, strength, dexterity=10, constitution=10, "
             "intelligence=10, wisdom=10, charisma=10)",
         ),
-        (dnd.Character.attack, "(self, /, target, *, roller=None)"),
-        (dnd.Roll, "(expression, *, seed=None)"),
-        (
+        on_a_class(dnd.Character.attack, "(self, /, target, *, roller=None)"),
+        on_a_class(dnd.Roll, "(expression, *, seed=None)"),
+        on_a_class(
             dnd.AttackResult,
             "(natural, attack_bonus, attack_total, target_armor_class, hit, critical, damage, "
             "target_health)",
         ),
-        (dnd.DuelStats, "(trials, wins_a, wins_b, mean_rounds, rounds)"),
-        (pycool.FrozenCounter, "(value=0)"),
-        (pycool.LockCounter, "(value=0)"),
-        (pycool.LazyConfig, "()"),
+        on_a_class(dnd.DuelStats, "(trials, wins_a, wins_b, mean_rounds, rounds)"),
+        on_a_class(pycool.FrozenCounter, "(value=0)"),
+        on_a_class(pycool.LockCounter, "(value=0)"),
+        on_a_class(pycool.LazyConfig, "()"),
         (pycool.sum_of_squares, "(input=[])"),
-        (pycool.Point, "(x, y)"),
+        on_a_class(pycool.Point, "(x, y)"),
         (pycool.move_point, "(point, dx, dy)"),
     ],
 )

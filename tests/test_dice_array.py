@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import array
+import gc
 import sys
 import threading
 import time
@@ -99,6 +100,23 @@ def test_dice_are_drawn_without_holding_the_interpreter() -> None:
     # of the drawing. Measured here: 0.2-0.5 of solo speed (the copy into the array stays
     # attached; the low end with the machine busy) against 0.01-0.05 for C calls that
     # hold the GIL as long. Free-threaded builds have no GIL to hold, and pass anyway.
+    # PyPy's thread switching is burstier: one try of three may read low there. A roll
+    # that held the interpreter reads near zero every time.
+    # On PyPy a major collection of the suite's garbage during the roll's attached
+    # copies would be measured instead: collect first.
+    shares = []
+    for _ in range(3):
+        gc.collect()
+        shares.append(share_of_a_thread_while_rolling())
+        if shares[-1] >= 0.15:
+            break
+    share = max(shares)
+    assert share >= 0.15, f"while dice were drawn, another thread ran at {share:.0%} speed"
+
+
+def share_of_a_thread_while_rolling() -> float:
+    """A pure-Python counting thread's speed during big rolls, as a share of its solo
+    speed."""
     ticks = 0
     stop = threading.Event()
 
@@ -127,8 +145,7 @@ def test_dice_are_drawn_without_holding_the_interpreter() -> None:
         stop.set()
         counter.join(timeout=10)
         sys.setswitchinterval(old_interval)
-    share = counted / elapsed / solo_rate
-    assert share >= 0.15, f"while dice were drawn, another thread ran at {share:.0%} speed"
+    return counted / elapsed / solo_rate
 
 
 @pytest.mark.parametrize(

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import pickle
+import platform
 import threading
 import time
 
 import pytest
 from game_with_pyo3 import dnd
 from isolated import run_isolated
+
+ON_PYPY = platform.python_implementation() == "PyPy"
 
 
 def pair() -> tuple[dnd.Character, dnd.Character]:
@@ -119,17 +122,21 @@ def test_fallen_or_wrong_combatants() -> None:
 
 @pytest.mark.subprocess
 def test_ctrl_c_cancels_a_duel_with_keyboard_interrupt() -> None:
+    # CPython runs the Ctrl-C handler when the duel polls for signals: the duel stops
+    # at once. PyPy (checked on 7.3.19) runs it only once the call returns: the
+    # KeyboardInterrupt still arrives, after a duel short enough to wait for.
+    trials = 50_000 if ON_PYPY else 100_000_000
     out = run_isolated(
-        """
+        f"""
         import _thread, threading, time
 
         from game_with_pyo3 import dnd
 
         wall = dnd.Character("Wall", 10_000, 1, 1)  # duels that last thousands of rounds
-        threading.Timer(0.5, _thread.interrupt_main).start()  # Ctrl-C, on every platform
+        threading.Timer(0.1, _thread.interrupt_main).start()  # Ctrl-C, on every platform
         start = time.perf_counter()
         try:
-            dnd.simulate_duel(wall, wall, trials=100_000_000, seed=1, threads=2)
+            dnd.simulate_duel(wall, wall, trials={trials}, seed=1, threads=2)
         except KeyboardInterrupt:
             print("KeyboardInterrupt", time.perf_counter() - start)
         """,
@@ -137,7 +144,8 @@ def test_ctrl_c_cancels_a_duel_with_keyboard_interrupt() -> None:
     )
     name, seconds = out.split()
     assert name == "KeyboardInterrupt"
-    assert float(seconds) < 30
+    if not ON_PYPY:
+        assert float(seconds) < 30
 
 
 @pytest.mark.subprocess

@@ -68,10 +68,9 @@ def test_lazy_config_initialises_once() -> None:
 def test_point_moves_are_atomic() -> None:
     p = pycool.Point(0, 0)
     torn: list[tuple[float, float]] = []
-    readings = 0
+    readings = [0] * THREADS  # one slot per thread: `+=` on a shared int can lose updates
 
     def work(index: int) -> None:
-        nonlocal readings
         for _ in range(2_000):
             if index % 2:
                 pycool.move_point(p, 1, 1)
@@ -82,11 +81,11 @@ def test_point_moves_are_atomic() -> None:
             x, y = p.x, p.y  # two reads: y is read later, so it can only be ahead
             if y < x:
                 torn.append((x, y))
-            readings += 1
+            readings[index] += 1
 
     hammer(work)
     assert torn == [], f"readers saw half of a move: {torn[:5]}"
-    assert readings == (THREADS // 2) * 2_000
+    assert sum(readings) == (THREADS // 2) * 2_000
     assert p.x == p.y == (THREADS // 2) * 2_000
 
 
