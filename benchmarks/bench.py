@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmarks: game_with_pyo3 against pure Python and NumPy, interleaved in one process.
 
-    bench.py [--quick] [--rounds N] [--max-spread F] [--wheel PATH]
+    bench.py [--quick] [--rounds N] [--sample SECONDS] [--max-spread F] [--wheel PATH]
              [--json PATH] [--plot PATH] [--table PATH] [--build-times]
 
 Every comparison runs ours and its baseline alternately, A B then B A, for --rounds
@@ -132,7 +132,7 @@ def interleaved(
 
 
 SLICES = 4
-SAMPLE_SECONDS = 0.05
+SAMPLE_SECONDS = 0.05  # --sample
 # Calls this long are timed as they come: cache state is noise next to their length.
 WARM_BELOW = 0.05
 
@@ -676,6 +676,12 @@ def main(argv: list[str] | None = None) -> int:
         help="refuse to write results if a ratio's interquartile range is wider than this "
         "fraction of its median",
     )
+    parser.add_argument(
+        "--sample",
+        type=float,
+        default=0.05,
+        help="seconds of calls per side per round (longer samples average out more noise)",
+    )
     parser.add_argument("--wheel", type=Path, help="the wheel whose size to report")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--plot", type=Path)
@@ -684,7 +690,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rounds = 3 if args.quick else args.rounds
     global SAMPLE_SECONDS  # noqa: PLW0603
-    SAMPLE_SECONDS = 0.001 if args.quick else SAMPLE_SECONDS
+    SAMPLE_SECONDS = 0.001 if args.quick else args.sample
     info = machine()
     print("machine: " + ", ".join(f"{k} {v}" for k, v in info.items()))
     started = time.perf_counter()
