@@ -79,6 +79,31 @@ def _install(venv: Path, interp: Interpreter, wheel: Path, reqs: Path) -> Path:
     return python
 
 
+def _drop_what_does_not_load(python: Path, needs: testdeps.CellRequirements) -> list[str]:
+    """Uninstall each optional test dependency that installed but does not import (a
+    native wheel built for a newer interpreter of the same ABI tag, such as
+    hypothesis's pp73 wheel on an older PyPy, whose pytest plugin would break every
+    run), with what only it brought; return why, for each."""
+    reasons = []
+    for name, brought in needs.optional:
+        module = testdeps.import_name(name)
+        tried = subprocess.run(
+            [str(python), "-c", f"import {module}"], capture_output=True, text=True, check=False
+        )
+        if tried.returncode == 0:
+            continue
+        error = (tried.stderr.strip().splitlines() or ["?"])[-1]
+        reasons.append(f"{name}: its wheel does not load on this interpreter ({error})")
+        subprocess.run(
+            [str(python), "-m", "pip", "uninstall", "--yes", "--quiet", *brought]
+            if not shutil.which("uv", path=tool_env()["PATH"])
+            else ["uv", "pip", "uninstall", "--quiet", "--python", str(python), *brought],
+            env=tool_env(),
+            check=True,
+        )
+    return reasons
+
+
 def run_suite(
     wheel: Path,
     target: Target,
@@ -96,6 +121,9 @@ def run_suite(
         reqs = Path(tmp) / "requirements.txt"
         reqs.write_text(needs.requirements_text(), encoding="utf-8")
         python = _install(Path(tmp) / "venv", interp, wheel, reqs)
+        for reason in _drop_what_does_not_load(python, needs):
+            print(f"    {wheel.name} on {interp.label}: {reason}; its tests skip", flush=True)
+            outcome.skipped_deps.append(f"{interp.label}: {reason}")
         runs: list[list[str]] = [[]]
         if interp.free_threaded and parallel_threads > 1:
             runs.append([f"--parallel-threads={parallel_threads}"])

@@ -120,3 +120,47 @@ def test_installer_platforms(tag: str, expected: set[str], absent: set[str]) -> 
 def test_unknown_group_is_named(tmp_path: Path) -> None:
     with pytest.raises(pipeline.PipelineError, match="no-such-group"):
         testdeps.Lock().group("no-such-group")
+
+
+def test_a_dependency_that_installs_but_does_not_load_is_uninstalled(tmp_path: Path) -> None:
+    """suite.py after installing a CI cell: an optional dependency whose import fails
+    (here a stand-in whose import raises, as hypothesis's pp73 wheel does on an older
+    PyPy) is uninstalled with what only it brought, and the reason is returned; one that
+    loads stays."""
+    import subprocess
+    import sys
+
+    import suite
+
+    venv = tmp_path / "venv"
+    subprocess.run(["uv", "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    for name, body in (
+        ("brokenpkg", "raise ImportError('undefined symbol: X')\n"),
+        ("goodpkg", ""),
+    ):
+        (site / name).mkdir()
+        (site / name / "__init__.py").write_text(body)
+        info = site / f"{name}-1.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+        (info / "INSTALLER").write_text("test\n")
+        (info / "RECORD").write_text(f"{name}/__init__.py,,\n{info.name}/METADATA,,\n")
+    needs = dataclasses.replace(
+        testdeps.requirements(_cell("linux-x86_64", "3.14")),
+        optional=(("brokenpkg", ("brokenpkg",)), ("goodpkg", ("goodpkg",))),
+    )
+    reasons = suite._drop_what_does_not_load(python, needs)
+    assert reasons == [
+        "brokenpkg: its wheel does not load on this interpreter (ImportError: undefined symbol: X)"
+    ]
+    assert not (site / "brokenpkg").exists()
+    assert (site / "goodpkg" / "__init__.py").exists()
