@@ -7,7 +7,8 @@ install it, each in a fresh venv with the wheel alone (no source tree on sys.pat
 
 Interpreters: see scripts/interpreters.py. Test dependencies are installed from wheels
 only, pinned and hash-checked from uv.lock (scripts/testdeps.py); an optional one
-without a wheel for the cell is left out and its tests skip with the reason shown.
+without a wheel for the cell, or whose wheel installs but does not import there, is
+left out and its tests skip with the reason shown.
 Free-threaded wheels run the suite a second time under pytest-run-parallel.
 `--require-all` (CI) fails unless every wheel ran on every interpreter its manifest row
 lists in `ci_test_pythons` that picks it. `--debian-roots` also runs the wheels on
