@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import array
 import gc
+import platform
 import sys
 import threading
 import time
@@ -13,6 +14,7 @@ from game_with_pyo3 import dnd
 from reference_rng import ReferenceDice
 
 SIDES_MAX = 2**31 - 1
+ON_PYPY = platform.python_implementation() == "PyPy"
 
 # Widths change at 255/256 and 65,535/65,536 sides; counts cross the size where the work
 # detaches (4,096 dice) and the engine's 1,024-draw chunks.
@@ -100,18 +102,19 @@ def test_dice_are_drawn_without_holding_the_interpreter() -> None:
     # of the drawing. Measured here: 0.2-0.5 of solo speed (the copy into the array stays
     # attached; the low end with the machine busy) against 0.01-0.05 for C calls that
     # hold the GIL as long. Free-threaded builds have no GIL to hold, and pass anyway.
-    # PyPy's thread switching is burstier: one try of three may read low there. A roll
-    # that held the interpreter reads near zero every time.
-    # On PyPy a major collection of the suite's garbage during the roll's attached
-    # copies would be measured instead: collect first.
+    # PyPy (7.3.19 here) reads lower and burstier, 0.15-0.3 (its attached copies out of
+    # the C buffer cost more), against 0.0003 for a call there that holds its GIL: it
+    # gets three tries and a lower bar, and a collection first so that a major
+    # collection of the suite's garbage is not what gets measured.
+    bar = 0.05 if ON_PYPY else 0.15
     shares = []
     for _ in range(3):
         gc.collect()
         shares.append(share_of_a_thread_while_rolling())
-        if shares[-1] >= 0.15:
+        if shares[-1] >= bar:
             break
     share = max(shares)
-    assert share >= 0.15, f"while dice were drawn, another thread ran at {share:.0%} speed"
+    assert share >= bar, f"while dice were drawn, another thread ran at {share:.1%} speed"
 
 
 def share_of_a_thread_while_rolling() -> float:
