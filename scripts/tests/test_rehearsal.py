@@ -172,7 +172,9 @@ def test_a_cell_without_hypothesis_runs_everything_else(
     def without_hypothesis(cell: testdeps.Cell) -> testdeps.CellRequirements:
         needs = real(cell)
         pins = tuple(p for p in needs.pins if p.name not in ("hypothesis", "sortedcontainers"))
-        return dataclasses.replace(needs, pins=pins, skipped=("hypothesis: no wheel (test)",))
+        return dataclasses.replace(
+            needs, pins=pins, skipped=("hypothesis: no wheel (test)",), optional=()
+        )
 
     monkeypatch.setattr(testdeps, "requirements", without_hypothesis)
     dist = tmp_path / "dist"
