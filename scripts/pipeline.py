@@ -179,7 +179,8 @@ def artifact_version(filename: str) -> str:
 
 
 def load_debian_roots(path: Path = MANIFEST) -> list[dict[str, Any]]:
-    """The manifest's native Debian roots: suite, arch and the CPython versions."""
+    """The manifest's native Debian roots: suite, arch and the interpreters (CPython
+    versions, or PyPy as "pypy3.11")."""
     roots: list[dict[str, Any]] = tomllib.loads(path.read_text(encoding="utf-8")).get(
         "debian_root", []
     )
