@@ -20,6 +20,13 @@ from conftest import ROOT
 BENCH = ROOT / "benchmarks" / "bench.py"
 
 
+def run_program(*args: str) -> subprocess.CompletedProcess[str]:
+    """A benchmark program run with this interpreter, its output captured."""
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, check=False, timeout=600
+    )
+
+
 def load_bench() -> ModuleType:
     spec = importlib.util.spec_from_file_location("bench", BENCH)
     assert spec is not None
@@ -34,22 +41,8 @@ def test_quick_benchmark_run(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     png = tmp_path / "bench.png"
     md = tmp_path / "bench.md"
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(BENCH),
-            "--quick",
-            "--json",
-            str(out),
-            "--plot",
-            str(png),
-            "--table",
-            str(md),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
+    result = run_program(
+        str(BENCH), "--quick", "--json", str(out), "--plot", str(png), "--table", str(md)
     )
     assert result.returncode == 0, result.stdout + result.stderr
     data = json.loads(out.read_text())
@@ -144,20 +137,8 @@ def test_abi_compare_quick_run(tmp_path: Path) -> None:
     """Two workers (here the same interpreter twice) take turns on every workload."""
     out = tmp_path / "abi.json"
     python = sys.executable
-    result = subprocess.run(
-        [
-            python,
-            str(ABI_COMPARE),
-            "--quick",
-            f"--a=one={python}",
-            f"--b=two={python}",
-            "--json",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
+    result = run_program(
+        str(ABI_COMPARE), "--quick", f"--a=one={python}", f"--b=two={python}", "--json", str(out)
     )
     assert result.returncode == 0, result.stdout + result.stderr
     data = json.loads(out.read_text())
@@ -172,23 +153,9 @@ def test_abi_compare_quick_run(tmp_path: Path) -> None:
 
 
 def test_abi_compare_names_a_worker_that_stops(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ABI_COMPARE),
-            "--quick",
-            f"--a=good={sys.executable}",
-            "--b=bad=false",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
+    result = run_program(str(ABI_COMPARE), "--quick", f"--a=good={sys.executable}", "--b=bad=false")
     assert result.returncode != 0
     assert "bad: the worker stopped" in result.stderr
-    bad = subprocess.run(
-        [sys.executable, str(ABI_COMPARE), "--a=x"], capture_output=True, text=True, check=False
-    )
+    bad = run_program(str(ABI_COMPARE), "--a=x")
     assert bad.returncode == 2
     assert "give --dist DIR, or both --a and --b" in bad.stderr
