@@ -151,3 +151,57 @@ def test_waiting_for_a_roller_does_not_stall_other_threads() -> None:
     assert waited >= 1.0, "the small rolls never waited for the big one: nothing was measured"
     # Measured here: about 0.4-0.55 when the waiter detaches, 0.01 when it keeps the GIL.
     assert share >= 0.15, f"while a small roll waited, another thread ran at {share:.0%} speed"
+
+
+def test_big_and_small_rolls_on_a_shared_roller_take_whole_runs_of_its_stream() -> None:
+    # A big list of small dice is drawn by a helper thread while the caller, attached and
+    # holding the Roller's lock, builds the list, detaching whenever it waits for the
+    # helper. Big and small rolls from many threads at once must neither deadlock nor
+    # interleave: every call's dice are one unbroken run of the Roller's stream, and the
+    # runs laid end to end are the whole stream.
+    out = run_isolated(
+        """
+        import sys, threading
+
+        from game_with_pyo3 import dnd
+
+        sys.setswitchinterval(1e-6)
+        SIZES = [200_003, 2, 65_536, 1, 131_073, 300]
+        THREADS = 6
+        roller = dnd.Roller(99)
+        runs = []
+        barrier = threading.Barrier(THREADS)
+
+        def work(index):
+            barrier.wait()
+            for turn in range(4):
+                runs.append(roller.roll_dice(SIZES[(index + turn) % len(SIZES)], 255))
+
+        workers = [threading.Thread(target=work, args=(i,)) for i in range(THREADS)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        total = sum(map(len, runs))
+        stream = dnd.Roller(99).roll_dice(total, 255)
+
+        def lay(at, left):
+            # Short runs can match the stream by chance, so try every run that fits.
+            if not left:
+                return at
+            for i, run in enumerate(left):
+                if run[0] == stream[at] and run == stream[at : at + len(run)]:
+                    end = lay(at + len(run), left[:i] + left[i + 1 :])
+                    if end is not None:
+                        return end
+            return None
+
+        laid = lay(0, runs)
+        assert laid is not None, "the calls' dice are not whole runs of the stream"
+        print(len(runs), laid, total)
+        """,
+        timeout=120,
+    )
+    calls, laid, total = map(int, out.split())
+    assert calls == 6 * 4
+    assert laid == total == 4 * sum([200_003, 2, 65_536, 1, 131_073, 300])

@@ -8,7 +8,10 @@
 //!    costs more than the work. Dice are drawn detached straight into the buffer that
 //!    becomes the result (a `bytes` object's own memory); what needs the interpreter
 //!    stays attached: building `roll_dice`'s list from it, copying it into
-//!    `roll_dice_array`'s array. `simulate_duel` always detaches (`bindings::duel`).
+//!    `roll_dice_array`'s array. A big list of small dice is built while a helper
+//!    thread, which never touches the interpreter, draws it a piece ahead; the list's
+//!    thread detaches whenever it waits for a piece or for the helper to end
+//!    (`bindings::dice`). `simulate_duel` always detaches (`bindings::duel`).
 //! 2. **Never block on a lock while attached.** A lock is tried first; only if another
 //!    thread holds it does the caller detach, wait, and re-attach holding it
 //!    ([`lock`]). A Roller's lock can be held for a whole 10-million-die roll, and a
