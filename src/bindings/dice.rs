@@ -204,7 +204,7 @@ fn list_drawn_ahead<'py>(
             .name("roll_dice ahead".into())
             .spawn_scoped(scope, move || {
                 let _finish = handover.finish_on_exit();
-                drawn.resize(count as usize, 0);
+                *drawn = vec![0; count as usize];
                 for piece in drawn.chunks_mut(AHEAD_PIECE) {
                     rng.fill_packed(sides, piece);
                     handover.give(piece);
