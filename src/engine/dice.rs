@@ -91,37 +91,6 @@ impl DiceRng {
         self.inner.next_u32()
     }
 
-    /// Fill `draws` with the stream's next raw 32-bit outputs, as many
-    /// [`DiceRng::next_u32`] calls would, but [`LANES`] draws at a time.
-    ///
-    /// Each PCG step multiplies the 128-bit state by the multiplier, so one draw waits
-    /// for the multiplication before it. Here lane `i` holds the state `i` steps on and
-    /// moves [`LANES`] steps with one multiplication by the multiplier's [`LANES`]th
-    /// power: the lanes' multiplications are independent and the processor overlaps
-    /// them, while the outputs stay those of the one stream, in order.
-    pub fn fill_raw(&mut self, draws: &mut [u32]) {
-        let mut state = self.inner.state();
-        let mut lanes = [0u128; LANES];
-        for lane in &mut lanes {
-            state = state.wrapping_mul(PCG_MULTIPLIER);
-            *lane = state;
-        }
-        let mut groups = draws.chunks_exact_mut(LANES);
-        let mut last = self.inner.state();
-        for group in &mut groups {
-            for (draw, lane) in group.iter_mut().zip(&mut lanes) {
-                // `next_u32` is the low half of the 64-bit output.
-                *draw = pcg_output(*lane) as u32;
-                last = *lane;
-                *lane = lane.wrapping_mul(PCG_MULTIPLIER_LANES);
-            }
-        }
-        self.inner = Pcg64Mcg::new(last);
-        for draw in groups.into_remainder() {
-            *draw = self.next_u32();
-        }
-    }
-
     /// One die in `1..=sides`, unbiased. `sides` must be at least 1.
     pub fn die(&mut self, sides: u32) -> u32 {
         face(self.accepted_draw(sides, &mut 0).1)
@@ -211,7 +180,9 @@ impl DiceRng {
         for chunk in out.chunks_mut(FILL_CHUNK * width) {
             let start = self.inner.clone();
             let draws = &mut draws[..chunk.len() / width];
-            self.fill_raw(draws);
+            for draw in draws.iter_mut() {
+                *draw = self.next_u32();
+            }
             if !map_draws(draws, sides, chunk) {
                 self.inner = start;
                 rejected += self.fill_one_by_one(sides, chunk);
@@ -316,33 +287,6 @@ const MIN_DICE_PER_THREAD: usize = 1 << 17;
 #[inline]
 fn rejection_threshold(sides: u32) -> u32 {
     sides.wrapping_neg() % sides
-}
-
-/// PCG-64 MCG's multiplier: `rand_pcg`'s `Mcg128Xsl64` steps its state by
-/// multiplying with it (the PCG paper's 128-bit default). [`DiceRng::fill_raw`] steps
-/// the state itself, and its test holds it to `rand_pcg`'s own steps.
-const PCG_MULTIPLIER: u128 = 0x2360_ED05_1FC6_5DA4_4385_DF64_9FCC_F645;
-
-/// Independent multiplication chains in [`DiceRng::fill_raw`].
-const LANES: usize = 4;
-
-/// `PCG_MULTIPLIER ** LANES`: [`LANES`] steps of the stream in one multiplication.
-const PCG_MULTIPLIER_LANES: u128 = {
-    let mut power = 1u128;
-    let mut i = 0;
-    while i < LANES {
-        power = power.wrapping_mul(PCG_MULTIPLIER);
-        i += 1;
-    }
-    power
-};
-
-/// PCG's XSL-RR output of a 128-bit state: the halves xored, rotated right by the
-/// state's top six bits (`rand_pcg`'s `output_xsl_rr`).
-#[inline]
-fn pcg_output(state: u128) -> u64 {
-    let rotation = (state >> 122) as u32;
-    (((state >> 64) as u64) ^ (state as u64)).rotate_right(rotation)
 }
 
 /// Raw draws per chunk in [`DiceRng::fill_packed`]: 4 KB, well inside L1.
@@ -466,25 +410,6 @@ mod tests {
         73_537_091,
         1_777_009_076,
     ];
-
-    #[test]
-    fn raw_draws_in_lanes_are_the_stream_in_order() {
-        for seed in [0, 1, 42, u64::MAX] {
-            for len in [0, 1, 3, LANES, LANES + 1, 7, 1_024, 1_027] {
-                let mut lanes = DiceRng::seeded(seed);
-                let mut draws = vec![0; len];
-                lanes.fill_raw(&mut draws);
-                let mut one_by_one = DiceRng::seeded(seed);
-                let expected: Vec<u32> = (0..len).map(|_| one_by_one.next_u32()).collect();
-                assert_eq!(draws, expected, "seed {seed}, {len} draws");
-                assert_eq!(
-                    lanes.state(),
-                    one_by_one.state(),
-                    "seed {seed}, {len} draws"
-                );
-            }
-        }
-    }
 
     #[test]
     fn one_sided_die_is_always_one() {
