@@ -275,17 +275,15 @@ def _venv(
     site = root.path / found.purelib.lstrip("/")
     needs = testdeps.requirements(testdeps.Cell(target, python))
     _install(needs, work, site, target, wheel)
-    # A wheel that installs (its tags fit) may still not load on the suite's build of the
-    # interpreter: then it is left out like one without a wheel, and its tests skip.
-    for name, _ in needs.optional:
-        tried = in_root(root, work, venv_python, "-c", f"import {testdeps.import_name(name)}")
-        if tried.returncode != 0:
-            error = (tried.stderr.strip().splitlines() or ["?"])[-1]
-            needs = needs.without(
-                name, f"{name}: its wheel does not load on Debian {root.suite}'s {exe} ({error})"
-            )
-            shutil.rmtree(site)
-            _install(needs, work, site, target, wheel)
+    # What installs but does not load is left out, and the venv filled again without it.
+    for name, error in testdeps.load_failures(
+        needs, lambda *args: in_root(root, work, venv_python, *args)
+    ):
+        needs = needs.without(
+            name, f"{name}: its wheel does not load on Debian {root.suite}'s {exe} ({error})"
+        )
+        shutil.rmtree(site)
+        _install(needs, work, site, target, wheel)
     for reason in needs.skipped:
         print(f"    {wheel.name} on Debian {root.suite} {python}: {reason}; its tests skip")
     return venv_python, needs.skipped

@@ -81,24 +81,21 @@ def _install(venv: Path, interp: Interpreter, wheel: Path, reqs: Path) -> Path:
 
 
 def _drop_what_does_not_load(python: Path, needs: testdeps.CellRequirements) -> list[str]:
-    """Uninstall each optional test dependency that installed but does not import (a
-    native wheel built for a newer interpreter of the same ABI tag, such as
-    hypothesis's pp73 wheel on an older PyPy, whose pytest plugin would break every
-    run), with what only it brought; return why, for each."""
+    """Uninstall each optional test dependency that installed but does not import
+    (`testdeps.load_failures`), with what only it brought; return why, for each."""
+    brought = dict(needs.optional)
     reasons = []
-    for name, brought in needs.optional:
-        module = testdeps.import_name(name)
-        tried = subprocess.run(
-            [str(python), "-c", f"import {module}"], capture_output=True, text=True, check=False
-        )
-        if tried.returncode == 0:
-            continue
-        error = (tried.stderr.strip().splitlines() or ["?"])[-1]
+    for name, error in testdeps.load_failures(
+        needs,
+        lambda *args: subprocess.run(
+            [str(python), *args], capture_output=True, text=True, check=False
+        ),
+    ):
         reasons.append(f"{name}: its wheel does not load on this interpreter ({error})")
         subprocess.run(
-            [str(python), "-m", "pip", "uninstall", "--yes", "--quiet", *brought]
+            [str(python), "-m", "pip", "uninstall", "--yes", "--quiet", *brought[name]]
             if not shutil.which("uv", path=tool_env()["PATH"])
-            else ["uv", "pip", "uninstall", "--quiet", "--python", str(python), *brought],
+            else ["uv", "pip", "uninstall", "--quiet", "--python", str(python), *brought[name]],
             env=tool_env(),
             check=True,
         )

@@ -21,9 +21,10 @@ proof: one path, so the proof covers what CI installs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from subprocess import CompletedProcess
 from typing import Any
 
 import tomllib
@@ -120,6 +121,21 @@ class CellRequirements:
 def import_name(name: str) -> str:
     """The module a test dependency is imported as (hypothesis: hypothesis)."""
     return canonicalize_name(name).replace("-", "_")
+
+
+def load_failures(
+    needs: CellRequirements, python: Callable[..., CompletedProcess[str]]
+) -> Iterator[tuple[str, str]]:
+    """Each optional test dependency of `needs` that installed but does not import, and
+    the last line of its error. `python(*args)` runs the cell's interpreter (on the host
+    or in a Debian root) and captures its output as text. A native wheel can install
+    (its tags fit) and still not load on the cell's build of the interpreter, such as
+    hypothesis's pp73 wheel on an older PyPy, whose pytest plugin would break every
+    run: such a dependency is left out like one without a wheel, and its tests skip."""
+    for name, _ in needs.optional:
+        tried = python("-c", f"import {import_name(name)}")
+        if tried.returncode != 0:
+            yield name, (tried.stderr.strip().splitlines() or ["?"])[-1]
 
 
 class Lock:
