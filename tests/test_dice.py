@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import sys
+import sysconfig
+
 import pytest
 from game_with_pyo3 import dnd
+from isolated import run_isolated
 from reference_rng import ReferenceDice
 
 SIDES_MAX = 2**31 - 1
@@ -100,3 +104,80 @@ def test_same_dice_for_any_thread_count(sides: int) -> None:
     assert one[:50] == ReferenceDice(5).dice(50, sides)
     for threads in (2, 3, 8, None):
         assert dnd.roll_dice(300_001, sides, seed=5, threads=threads) == one
+
+
+@pytest.mark.parametrize("count", [65_535, 65_536, 65_537, 1_000_003])
+def test_a_list_drawn_ahead_is_the_same_roll_as_the_array(count: int) -> None:
+    # From 65,536 dice of at most 255 sides, with two threads or more, the list is built
+    # while a helper thread draws it; the array is drawn in one pass. Every die agrees.
+    dice = dnd.roll_dice(count, 255, seed=17, threads=2)
+    assert dice == dnd.roll_dice_array(count, 255, seed=17, threads=1).tolist()
+
+
+@pytest.mark.subprocess
+@pytest.mark.skipif(sys.platform != "linux", reason="needs Linux's RLIMIT_AS and /proc")
+@pytest.mark.skipif(
+    sys.implementation.name == "pypy",
+    reason="PyPy reports a failed allocation in its C API as SystemError (seen on 7.3.19)",
+)
+@pytest.mark.skipif(
+    bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+    reason="not checked on free-threaded CPython, whose mimalloc reserves memory in "
+    "segments: a cap just above the process's size may fail allocations before the roll's",
+)
+@pytest.mark.parametrize("warm", [False, True])
+def test_out_of_memory_raises_memoryerror_and_leaves_the_stream(warm: bool) -> None:
+    # With the address space capped just above what the process uses, a roll of
+    # MAX_DICE dice cannot get its buffer: either its helper thread cannot start (its
+    # stack is a fresh mapping) and the roll is drawn first into `bytes`, or the helper
+    # starts (`warm`: a stack left from an earlier roll) and cannot allocate. Either
+    # way the roll raises MemoryError before drawing a die, and the Roller's stream
+    # stays where it was.
+    out = run_isolated(
+        f"""
+        import resource
+
+        from game_with_pyo3 import dnd
+
+        roller = dnd.Roller(5)
+        if {warm}:
+            dnd.roll_dice(200_000, 6)
+        expected = dnd.Roller(5).roll_dice(3, 6)
+
+        def mapped() -> int:
+            try:
+                with open("/proc/self/status") as status:
+                    line = next(l for l in status if l.startswith("VmSize:"))
+            except FileNotFoundError:
+                print("no /proc")  # a chroot without it (the rehearsal's Debian roots)
+                raise SystemExit(0)
+            return int(line.split()[1]) * 1024
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        resource.setrlimit(resource.RLIMIT_AS, (mapped() + (1 << 20), hard))
+        try:
+            try:
+                bytearray(64 << 20)
+            except MemoryError:
+                pass
+            else:
+                print("not enforced")  # qemu-user ignores the cap
+                raise SystemExit(0)
+            try:
+                roller.roll_dice(dnd.MAX_DICE, 6)
+            except MemoryError as err:
+                outcome = f"MemoryError {{err}}"
+            else:
+                outcome = "no error"
+        finally:
+            resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+        assert roller.roll_dice(3, 6) == expected, "the stream moved"
+        print(outcome)
+        """,
+        timeout=60,
+    )
+    if out.strip() == "not enforced":
+        pytest.skip("this system does not enforce RLIMIT_AS (qemu-user ignores it)")
+    if out.strip() == "no /proc":
+        pytest.skip("no /proc to read the process's size from (a chroot)")
+    assert out.startswith("MemoryError"), out

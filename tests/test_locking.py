@@ -6,6 +6,9 @@ never stalling the others. Each body runs in a fresh interpreter with a timeout
 
 from __future__ import annotations
 
+import gc
+import sys
+
 import pytest
 from isolated import run_isolated
 
@@ -205,3 +208,42 @@ def test_big_and_small_rolls_on_a_shared_roller_take_whole_runs_of_its_stream() 
     calls, laid, total = map(int, out.split())
     assert calls == 6 * 4
     assert laid == total == 4 * sum([200_003, 2, 65_536, 1, 131_073, 300])
+
+
+@pytest.mark.skipif(
+    not hasattr(gc, "set_threshold") or sys.implementation.name == "pypy",
+    reason="PyPy's collector has no thresholds and runs finalisers between bytecodes",
+)
+def test_a_finaliser_that_rolls_on_the_roller_being_rolled_does_not_deadlock() -> None:
+    # Building a big list allocates Python objects, and on a GIL build an allocation can
+    # run the garbage collector, whose finalisers are arbitrary Python code. If the
+    # Roller's lock were held while the list is built, a finaliser rolling on the same
+    # Roller would wait for a lock its own thread holds, for ever.
+    out = run_isolated(
+        """
+        import gc
+
+        from game_with_pyo3 import dnd
+
+        roller = dnd.Roller(3)
+        rolled_inside = []
+
+        class RollsWhenCollected:
+            def __init__(self):
+                self.cycle = self
+
+            def __del__(self):
+                rolled_inside.append(roller.roll_dice(1, 6)[0])
+
+        gc.set_threshold(1)
+        for _ in range(20):
+            for _ in range(50):
+                RollsWhenCollected()
+            roller.roll_dice(300_000, 6)
+        gc.set_threshold(700)
+        gc.collect()
+        print(len(rolled_inside))
+        """,
+        timeout=60,
+    )
+    assert int(out) == 20 * 50

@@ -39,6 +39,15 @@ def test_stream_continues_exactly_after_a_roll_split_over_threads() -> None:
     assert big + small == dnd.roll_dice(600_005, 6, seed=13, threads=1)
 
 
+@pytest.mark.parametrize("count", [4 * 16_384, 5 * 16_384, 5 * 16_384 + 1, 200_000])
+def test_stream_continues_exactly_after_a_roll_drawn_ahead(count: int) -> None:
+    # A big list of small dice is drawn by a helper thread in pieces of 16,384 dice;
+    # whole pieces or not, the stream goes on where the roll ended.
+    roller = dnd.Roller(8)
+    rolled = roller.roll_dice(count, 255) + roller.roll_dice(3, 255)
+    assert rolled == dnd.roll_dice(count + 3, 255, seed=8, threads=1)
+
+
 def test_unseeded_rollers_differ() -> None:
     assert dnd.Roller().roll_dice(10, 1000) != dnd.Roller().roll_dice(10, 1000)
 

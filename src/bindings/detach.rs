@@ -1,6 +1,8 @@
 //! The one policy for the interpreter and locks: when the bindings detach from the
 //! interpreter (`Python::detach`), how they wait for a lock, and in which order they
-//! lock two objects. Every lock taken in `bindings` goes through this module.
+//! lock two objects. Every lock that a thread attached to the interpreter takes in
+//! `bindings` goes through this module; the one thread that never attaches,
+//! `roll_dice`'s helper (`bindings::dice`), locks a Roller plainly.
 //!
 //! 1. **Detach for big work.** Work that grows with the number of dice (rolling them,
 //!    writing out a `Roll`) runs detached once it exceeds [`DETACH_ABOVE_DICE`] dice,
@@ -12,7 +14,12 @@
 //!    thread, which never touches the interpreter, draws it a piece ahead; the list's
 //!    thread detaches whenever it waits for a piece or for the helper to end
 //!    (`bindings::dice`). `simulate_duel` always detaches (`bindings::duel`).
-//! 2. **Never block on a lock while attached.** A lock is tried first; only if another
+//! 2. **No Python code under a lock.** Nothing runs Python code, or allocates a
+//!    Python object, while holding an object's lock: an allocation can run the garbage
+//!    collector, whose finalisers may call into the same object and wait for ever for a
+//!    lock their own thread holds. So a Roller's lock is held while dice are drawn, and
+//!    results become Python objects after it is released.
+//! 3. **Never block on a lock while attached.** A lock is tried first; only if another
 //!    thread holds it does the caller detach, wait, and re-attach holding it
 //!    ([`lock`]). A Roller's lock can be held for a whole 10-million-die roll, and a
 //!    character's while its holder waits, detached, for a second lock. A thread that
@@ -20,7 +27,7 @@
 //!    builds: hold up every stop-the-world pause) until the holder finished, so every
 //!    other Python thread would stall; and when the holder needed to re-attach while
 //!    still holding the lock, the two would deadlock.
-//! 3. **Two objects, one order.** Two objects of one class are locked in address
+//! 4. **Two objects, one order.** Two objects of one class are locked in address
 //!    order, and the same object on both sides is locked once ([`lock_pair`]), so
 //!    `p == p` cannot lock one mutex twice and `a == b` in one thread cannot deadlock
 //!    with `b == a` in another. The only lock ever taken before a pair is a Roller's

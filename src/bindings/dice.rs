@@ -4,6 +4,7 @@ use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::thread;
 
+use pyo3::exceptions::PyMemoryError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -111,12 +112,13 @@ impl Stream<'_> {
         }
     }
 
-    /// Run `work` on the stream while attached; a Roller's is locked with
-    /// [`detach::lock`] for the whole of it.
-    fn attached<T>(&mut self, py: Python<'_>, work: impl FnOnce(&mut DiceRng) -> T) -> T {
+    /// Run `work` on the stream from a thread that is not attached to the interpreter
+    /// (`list_drawn_ahead`'s helper): a Roller's is locked for the whole of it, and
+    /// waiting for that lock blocks, which only a thread that never attaches may do.
+    fn off_interpreter<T>(&mut self, work: impl FnOnce(&mut DiceRng) -> T) -> T {
         match self {
             Self::Own(rng) => work(rng),
-            Self::Shared(rng) => work(&mut detach::lock(py, rng)),
+            Self::Shared(rng) => work(&mut rng.lock().unwrap_or_else(PoisonError::into_inner)),
         }
     }
 }
@@ -142,7 +144,7 @@ fn dice_list<'py>(
 ) -> PyResult<Bound<'py, PyList>> {
     let width = dice::packed_width(sides);
     if width == 1 && count >= DRAW_AHEAD_FROM && threads.count() >= 2 {
-        if let Some(list) = stream.attached(py, |rng| list_drawn_ahead(py, rng, count, sides)) {
+        if let Some(list) = list_drawn_ahead(py, &mut stream, count, sides) {
             return list;
         }
     }
@@ -172,29 +174,39 @@ fn dice_list<'py>(
     }
 }
 
-/// `count` dice of at most 255 sides as a list, drawn from `rng` on a helper thread
+/// `count` dice of at most 255 sides as a list, drawn from `stream` on a helper thread
 /// while this one builds the list, or `None` if the helper cannot be started.
 ///
 /// The helper draws the roll a piece ([`AHEAD_PIECE`] dice) at a time into one buffer
 /// and hands each piece over as soon as it is drawn ([`Handover`]); this thread extends
 /// the list with it, so drawing costs only the wait for the first piece instead of a
-/// pass of its own (measured on two cores: about 1.15-1.2x the cost of
-/// `list(bytes(n))`, where drawing first costs 1.6-1.7x). Consecutive pieces of one stream are the dice
-/// one call would draw, so the roll is the same as any other way of drawing it, and
-/// `rng` is left after the last die even if building the list fails. Waiting for a
-/// piece, or for the helper to end, detaches.
+/// pass of its own (measured on two cores: 1.1-1.3x the cost of `list(bytes(n))`, where
+/// drawing first cost 1.4-1.5x on two threads and 1.7x on one). Consecutive pieces of
+/// one stream are the dice one call would draw, so the roll is the same as any other
+/// way of drawing it, and the stream is left after the last die even if building the
+/// list fails.
+///
+/// The helper, which never attaches, is what locks a Roller's stream, and only while it
+/// draws: this thread runs Python code while it builds the list (an allocation can run
+/// the garbage collector, and a finaliser can roll on the same Roller), so it must not
+/// hold the lock. Waiting for a piece, or for the helper to end, detaches.
 fn list_drawn_ahead<'py>(
     py: Python<'py>,
-    rng: &mut DiceRng,
+    stream: &mut Stream<'_>,
     count: u32,
     sides: u32,
 ) -> Option<PyResult<Bound<'py, PyList>>> {
     let list = PyList::empty(py);
-    let extend = intern!(py, "extend");
-    // The helper allocates the buffer: allocated on this thread, it sat at the top of
-    // the heap where the list's item array grows, so the array moved at every step and
-    // the heap grew by 15 MB and was trimmed back on every call (strace), its fresh
-    // pages costing this thread a tenth of the floor in page faults.
+    let extend = match list.getattr(intern!(py, "extend")) {
+        Ok(extend) => extend,
+        Err(err) => return Some(Err(err)),
+    };
+    let count = count as usize;
+    // The helper allocates the buffer, in its own malloc arena (glibc gives each thread
+    // one): allocated on this thread, it sat at the top of the heap where the list's item
+    // array grows, so the array moved at every growth step and the heap grew by 15 MB and
+    // was trimmed back on every call (strace); page faults on its fresh pages took nearly
+    // half of this thread's time in a loop of million-die rolls.
     let mut drawn = Vec::new();
     let handover = Handover::default();
     thread::scope(|scope| {
@@ -204,29 +216,35 @@ fn list_drawn_ahead<'py>(
             .name("roll_dice ahead".into())
             .spawn_scoped(scope, move || {
                 let _finish = handover.finish_on_exit();
-                *drawn = vec![0; count as usize];
-                for piece in drawn.chunks_mut(AHEAD_PIECE) {
-                    rng.fill_packed(sides, piece);
-                    handover.give(piece);
-                }
+                // Out of memory, nothing is drawn and the join below says so.
+                drawn.try_reserve_exact(count).ok()?;
+                drawn.resize(count, 0);
+                stream.off_interpreter(|rng| {
+                    for piece in drawn.chunks_mut(AHEAD_PIECE) {
+                        rng.fill_packed(sides, piece);
+                        handover.give(piece);
+                    }
+                });
+                Some(())
             })
             .ok()?;
         let mut listed = Ok(());
-        // Until the helper finishes: after a panic, `take` finds no piece, and the
-        // join below raises the panic again.
+        // Until every piece the helper handed over is taken and it has finished; if it
+        // panicked, the join below raises the panic again.
         while let Some(piece) = handover.take(py) {
-            listed = list
-                .call_method1(extend, (PyBytes::new(py, piece),))
-                .map(drop);
+            listed = extend.call1((PyBytes::new(py, piece),)).map(drop);
             if listed.is_err() {
                 // The helper draws on, to leave the stream where the roll ends.
                 break;
             }
         }
-        if let Err(panic) = py.detach(|| helper.join()) {
-            std::panic::resume_unwind(panic);
+        match py.detach(|| helper.join()) {
+            Ok(Some(())) => Some(listed.map(|()| list)),
+            Ok(None) => Some(Err(PyMemoryError::new_err(format!(
+                "no memory for a buffer of {count} dice"
+            )))),
+            Err(panic) => std::panic::resume_unwind(panic),
         }
-        Some(listed.map(|()| list))
     })
 }
 
@@ -240,8 +258,11 @@ struct Handover<'a> {
 
 #[derive(Default)]
 struct Pieces<'a> {
+    /// Drawn and not yet taken, in order.
     drawn: VecDeque<&'a [u8]>,
+    /// The helper has ended: no piece will follow those in `drawn`.
     finished: bool,
+    /// The list's thread is waiting for a piece, and must be woken for the next.
     waiting: bool,
 }
 

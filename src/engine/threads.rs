@@ -36,8 +36,9 @@ impl Threads {
     /// How many threads that is. The available cores are asked of the system once per
     /// process, by the first big job: the answer reads the CPU affinity and the cgroup's
     /// CPU limit (files under `/proc` and `/sys` on Linux), about 50 microseconds here,
-    /// a fifth of a 65,536-die roll. A process that changes its affinity afterwards
-    /// passes `threads` explicitly.
+    /// a fifth of a 65,536-die roll. A process that changes its affinity afterwards,
+    /// or a forked child given fewer cores than its parent read, passes `threads`
+    /// explicitly.
     #[must_use]
     pub fn count(self) -> usize {
         static AVAILABLE: OnceLock<usize> = OnceLock::new();
