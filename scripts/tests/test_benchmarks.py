@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 import time
@@ -159,3 +160,29 @@ def test_abi_compare_names_a_worker_that_stops(tmp_path: Path) -> None:
     bad = run_program(str(ABI_COMPARE), "--a=x")
     assert bad.returncode == 2
     assert "give --dist DIR, or both --a and --b" in bad.stderr
+
+
+def test_readme_figures_are_those_of_the_recorded_run() -> None:
+    """Every ratio the README's Performance section quotes with its range is a figure of
+    benchmarks/results.json as bench.py prints it, so the README cannot keep the numbers
+    of a run that was since replaced."""
+    bench = load_bench()
+    recorded = json.loads((ROOT / "benchmarks" / "results.json").read_text(encoding="utf-8"))
+    printed = {
+        bench.ratio_text(bench.Figure(**figure))
+        for figure in recorded["figures"]
+        if figure["kind"] != "value"
+    }
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Performance\n", 1)[1].split("\n## ", 1)[0]
+    # The README sets the figures with a multiplication sign and an en dash.
+    section = section.replace("\N{MULTIPLICATION SIGN}", "x").replace("\N{EN DASH}", "-")
+    quoted = re.findall(r"[\d.]+x \([\d.]+-[\d.]+\)", section)
+    assert quoted, "the README's Performance section quotes no figure with its range"
+    stale = [q for q in quoted if q not in printed]
+    assert not stale, f"README figures not in benchmarks/results.json: {stale}"
+    # benchmarks/README.md shows the run as a table of bench.py's own output.
+    notes = (ROOT / "benchmarks" / "README.md").read_text(encoding="utf-8")
+    table = notes.split("\n## Results\n", 1)[1].split("\n## ", 1)[0]
+    missing = [text for text in printed if f"| {text} |" not in table]
+    assert not missing, f"benchmarks/README.md's table lacks the recorded figures {missing}"
