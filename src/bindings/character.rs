@@ -9,6 +9,7 @@ use pyo3::types::PyTuple;
 use super::detach::{self, Pair};
 use super::dice::Roller;
 use super::restorer;
+use crate::engine;
 use crate::engine::character::{Ability, AttackOutcome, Character as CoreCharacter, Target};
 use crate::engine::dice::DiceRng;
 
@@ -124,6 +125,21 @@ impl PyCharacter {
     pub(crate) fn snapshot(&self, py: Python<'_>) -> CoreCharacter {
         self.lock(py).clone()
     }
+
+    /// One attack on `target` with dice from `rng`, both characters locked as a pair.
+    fn attack_with(
+        &self,
+        py: Python<'_>,
+        target: &Bound<'_, Self>,
+        rng: &mut DiceRng,
+    ) -> engine::error::Result<AttackOutcome> {
+        match detach::lock_pair(py, &self.state, &target.get().state) {
+            Pair::Same(attacker) => attacker.attack(Target::Itself, rng),
+            Pair::Distinct(attacker, mut defender) => {
+                attacker.attack(Target::Other(&mut defender), rng)
+            }
+        }
+    }
 }
 
 #[pymethods]
@@ -228,21 +244,11 @@ impl PyCharacter {
         target: &Bound<'_, PyCharacter>,
         roller: Option<&Bound<'_, Roller>>,
     ) -> PyResult<AttackResult> {
-        let mut fresh;
-        let mut shared;
-        // The lock order of `detach`: the roller, then both characters as a pair.
-        let rng: &mut DiceRng = if let Some(roller) = roller {
-            shared = detach::lock(py, &roller.get().rng);
-            &mut shared
-        } else {
-            fresh = DiceRng::from_entropy();
-            &mut fresh
-        };
-        let outcome = match detach::lock_pair(py, &self.state, &target.get().state) {
-            Pair::Same(attacker) => attacker.attack(Target::Itself, rng),
-            Pair::Distinct(attacker, mut defender) => {
-                attacker.attack(Target::Other(&mut defender), rng)
-            }
+        // The lock order of `detach`: the roller, then both characters as a pair; every
+        // lock is released before the outcome or its error becomes a Python object.
+        let outcome = match roller {
+            Some(roller) => self.attack_with(py, target, &mut detach::lock(py, &roller.get().rng)),
+            None => self.attack_with(py, target, &mut DiceRng::from_entropy()),
         };
         Ok(outcome?.into())
     }

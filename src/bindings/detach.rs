@@ -1,8 +1,10 @@
 //! The one policy for the interpreter and locks: when the bindings detach from the
 //! interpreter (`Python::detach`), how they wait for a lock, and in which order they
-//! lock two objects. Every lock that a thread attached to the interpreter takes in
-//! `bindings` goes through this module; the one thread that never attaches,
-//! `roll_dice`'s helper (`bindings::dice`), locks a Roller plainly.
+//! lock two objects. Every lock on an object's state that a thread attached to the
+//! interpreter takes in `bindings` goes through this module. `bindings::dice` has the
+//! two exceptions: `roll_dice`'s helper thread, which never attaches, locks a Roller
+//! plainly; and the handover between it and the list's thread, whose lock is held for
+//! a moment at a time, is only tried while attached.
 //!
 //! 1. **Detach for big work.** Work that grows with the number of dice (rolling them,
 //!    writing out a `Roll`) runs detached once it exceeds [`DETACH_ABOVE_DICE`] dice,
@@ -14,11 +16,15 @@
 //!    thread, which never touches the interpreter, draws it a piece ahead; the list's
 //!    thread detaches whenever it waits for a piece or for the helper to end
 //!    (`bindings::dice`). `simulate_duel` always detaches (`bindings::duel`).
-//! 2. **No Python code under a lock.** Nothing runs Python code, or allocates a
-//!    Python object, while holding an object's lock: an allocation can run the garbage
-//!    collector, whose finalisers may call into the same object and wait for ever for a
-//!    lock their own thread holds. So a Roller's lock is held while dice are drawn, and
-//!    results become Python objects after it is released.
+//! 2. **No Python code under a lock.** Nothing runs Python code, allocates a Python
+//!    object or drops one while holding an object's lock: on `CPython` 3.10 and 3.11 an
+//!    allocation can run the garbage collector, and dropping an object can run its
+//!    finaliser, which may call into the same object and wait for ever for a lock its
+//!    own thread holds. So a Roller's lock is held while dice are drawn, and results
+//!    and errors become Python objects after it is released. This also relies on the
+//!    bindings never dropping a Python object while detached: `PyO3` would release such
+//!    an object when the thread re-attaches, which [`lock`] does while holding the
+//!    lock it waited for.
 //! 3. **Never block on a lock while attached.** A lock is tried first; only if another
 //!    thread holds it does the caller detach, wait, and re-attach holding it
 //!    ([`lock`]). A Roller's lock can be held for a whole 10-million-die roll, and a
