@@ -1,17 +1,27 @@
 #!/usr/bin/env python3
-"""Benchmarks: game_with_pyo3 against pure Python and NumPy, interleaved in one process.
+"""Benchmarks: game_with_pyo3 against pure Python and NumPy, interleaved, in fresh processes.
 
-    bench.py [--quick] [--rounds N] [--sample SECONDS] [--max-spread F] [--wheel PATH]
-             [--json PATH] [--plot PATH] [--table PATH] [--build-times]
+    bench.py [--quick] [--rounds N] [--workers N] [--sample SECONDS] [--max-spread F]
+             [--against PREVIOUS.json] [--wheel PATH] [--json PATH] [--plot PATH]
+             [--table PATH] [--build-times]
 
-Every comparison runs ours and its baseline alternately, A B then B A, for --rounds
-rounds after a warm-up of each, in this one process, so noise falls on both sides. A
-figure is the median of the per-round ratios; its spread is their interquartile range
+Every comparison runs ours and its baseline alternately, A B then B A, after a warm-up
+of each. Its --rounds rounds (21) are shared out among --workers fresh interpreters run
+one after another (21: one round each), so what differs from one process to the next
+(where code and memory land, what the allocator did before) and from one minute to the
+next on a shared machine is inside the spread rather than between two runs. A figure
+is the median of all the per-round ratios; its spread is their interquartile range
 (the middle half of the rounds). When a ratio's spread is wider than --max-spread of
-its median (default 25%), the machine was too noisy to trust: the run says so, writes
-nothing, and exits with status 2. A missed target is reported as MISSED with the ratio.
+its median (25%), the machine was too noisy to trust: the run says so, writes nothing,
+and exits with status 2. A missed target is reported as MISSED with the ratio.
 
---quick uses tiny sizes and three rounds so the test suite can smoke-run the program;
+--against names the results of the run before (a --json file): the run then also
+checks that every ratio's range overlaps the one before and that its median, the
+figure it would publish, lies inside the range before. Its results keep that run's
+figures and any disagreement; a run that disagrees says which figures did and exits
+with status 3.
+
+--quick uses tiny sizes and few rounds so the test suite can smoke-run the program;
 its figures mean nothing, and it writes its results whatever their spread.
 """
 
@@ -29,11 +39,13 @@ import struct
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import game_with_pyo3
@@ -46,8 +58,11 @@ ROOT = Path(__file__).resolve().parent.parent
 @dataclass
 class Figure:
     """One measured figure. For a ratio figure, `ratio` is the median of the per-round
-    ratios and `low`..`high` their interquartile range; for a measured value (memory,
-    size, time), `ratio` is the median value and `low`..`high` its range over repeats."""
+    ratios and `low`..`high` their interquartile range, `ours` and `baseline` the
+    medians of the per-round times (per trial, for a duel); for a measured value
+    (memory, size, time), `ratio` is the median value and `low`..`high` its range over
+    repeats. `goal` is the target as a number: a ratio at least it ("speed-up",
+    "share") or at most it ("cost")."""
 
     name: str
     kind: str  # "speed-up" (baseline / ours), "cost" (ours / baseline) or "value"
@@ -61,6 +76,9 @@ class Figure:
     met: bool | None
     note: str = ""
     rounds: list[float] = field(default_factory=list)  # the per-round ratios or values
+    ours_times: list[float] = field(default_factory=list)
+    baseline_times: list[float] = field(default_factory=list)
+    goal: float | None = None
 
     @property
     def spread(self) -> float:
@@ -87,6 +105,55 @@ def timed(func: Callable[[], object], number: int, *, warm: bool = False) -> flo
     return (time.perf_counter() - start) / number
 
 
+class Pair:
+    """Ours and its baseline, timed a round at a time (`round`), with the garbage
+    collector paused during a round as `timeit` does.
+
+    The first round starts with one warm-up call of each side and sizes the slices. A
+    round times each side for about `SAMPLE_SECONDS` (unless `*_number` gives the
+    calls), in `SLICES` alternating slices — A B, B A, A B, B A — so that a burst of
+    another process's work lands on both sides rather than on one. Every slice of a
+    call shorter than `WARM_BELOW` starts with one untimed call, so each side is timed
+    in its own steady state: without it a 1-million-element list costs 3.8 or 5.7 ms
+    here depending on whether its 8 MB were still cached from the call before (the
+    other side's work evicts them), and ratios came out bimodal."""
+
+    def __init__(
+        self,
+        ours: Callable[[], object],
+        baseline: Callable[[], object],
+        *,
+        ours_number: int | None = None,
+        baseline_number: int | None = None,
+    ) -> None:
+        self.calls = ((ours, ours_number), (baseline, baseline_number))
+        self.sides: list[tuple[Callable[[], object], int, bool]] = []
+        self.ours_times: list[float] = []
+        self.baseline_times: list[float] = []
+
+    def round(self) -> None:
+        if not self.sides:
+            for func, _ in self.calls:
+                func()
+            for func, number in self.calls:
+                per_slice = math.ceil((number or calls_per_sample(func)) / SLICES)
+                self.sides.append((func, per_slice, timed(func, 1) < WARM_BELOW))
+        spent = [0.0, 0.0]
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            for slice_number in range(SLICES):
+                order = (0, 1) if slice_number % 2 == 0 else (1, 0)
+                for side in order:
+                    func, per_slice, warm = self.sides[side]
+                    spent[side] += timed(func, per_slice, warm=warm)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+        self.ours_times.append(spent[0] / SLICES)
+        self.baseline_times.append(spent[1] / SLICES)
+
+
 def interleaved(
     ours: Callable[[], object],
     baseline: Callable[[], object],
@@ -95,40 +162,50 @@ def interleaved(
     ours_number: int | None = None,
     baseline_number: int | None = None,
 ) -> tuple[list[float], list[float]]:
-    """Per-round seconds per call of `ours` and `baseline`, after one warm-up of each,
-    with the garbage collector paused as `timeit` does.
+    """Per-round seconds per call of `ours` and `baseline` (see `Pair`)."""
+    pair = Pair(ours, baseline, ours_number=ours_number, baseline_number=baseline_number)
+    for _ in range(rounds):
+        pair.round()
+    return pair.ours_times, pair.baseline_times
 
-    A round times each side for about `SAMPLE_SECONDS` (unless `*_number` gives the
-    calls), in `SLICES` alternating slices — A B, B A, A B, B A — so that a burst of
-    another process's work lands on both sides rather than on one. Every slice of a
-    call shorter than `WARM_BELOW` starts with one untimed call, so each side is timed
-    in its own steady state: without it a 1-million-element list costs 3.8 or 5.7 ms
-    here depending on whether its 8 MB were still cached from the call before (the
-    other side's work evicts them), and ratios came out bimodal."""
-    ours()
-    baseline()
-    sides = []
-    for func, number in ((ours, ours_number), (baseline, baseline_number)):
-        per_slice = math.ceil((number or calls_per_sample(func)) / SLICES)
-        sides.append((func, per_slice, timed(func, 1) < WARM_BELOW))
-    ours_times: list[float] = []
-    baseline_times: list[float] = []
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        for _ in range(rounds):
-            spent = [0.0, 0.0]
-            for slice_number in range(SLICES):
-                order = (0, 1) if slice_number % 2 == 0 else (1, 0)
-                for side in order:
-                    func, per_slice, warm = sides[side]
-                    spent[side] += timed(func, per_slice, warm=warm)
-            ours_times.append(spent[0] / SLICES)
-            baseline_times.append(spent[1] / SLICES)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-    return ours_times, baseline_times
+
+@dataclass
+class Plan:
+    """One figure to measure: `measure` takes one more round of it (in every `every`th
+    round of a run), `figure` makes the figure of the rounds taken."""
+
+    measure: Callable[[], None]
+    figure: Callable[[], Figure]
+    every: int = 1
+
+
+def paired(
+    name: str,
+    ours: Callable[[], object],
+    baseline: Callable[[], object],
+    *,
+    every: int = 1,
+    **options: Any,
+) -> tuple[Plan, Pair]:
+    """The plan of a figure comparing `ours` with `baseline` (`options` as `compare`)."""
+    pair = Pair(ours, baseline)
+    figure = lambda: compare(name, pair.ours_times, pair.baseline_times, **options)  # noqa: E731
+    return Plan(pair.round, figure, every), pair
+
+
+def run_plans(plans: list[Plan], rounds: int) -> list[Figure]:
+    """Every round of a figure, then every round of the next.
+
+    Round-robin (round 1 of every figure, then round 2, ...) was tried, to spread a
+    busy spell of the machine over every figure, and dropped: the other figures' big
+    lists and arrays left the heap fragmented, and a list growing as the dice come in
+    (`roll_dice` on two cores) then cost 1.3-1.6x the floor, which a list made at its
+    final size in one allocation does not feel."""
+    for plan in plans:
+        for number in range(rounds):
+            if number % plan.every == 0:
+                plan.measure()
+    return [plan.figure() for plan in plans]
 
 
 SLICES = 4
@@ -148,6 +225,20 @@ def calls_per_sample(func: Callable[[], object]) -> int:
         number *= 10
 
 
+def judged(figure: Figure) -> Figure:
+    """`figure` with its ratio, range, times and verdict worked out from its rounds."""
+    figure.low, figure.ratio, figure.high = quartiles(figure.rounds)
+    figure.ours = statistics.median(figure.ours_times)
+    figure.baseline = statistics.median(figure.baseline_times)
+    if figure.goal is None:
+        figure.met = None
+    elif figure.kind == "cost":
+        figure.met = figure.ratio <= figure.goal
+    else:
+        figure.met = figure.ratio >= figure.goal
+    return figure
+
+
 def compare(
     name: str,
     ours_times: list[float],
@@ -156,33 +247,25 @@ def compare(
     kind: str = "speed-up",
     target: float | None = None,
     scale: float = 1.0,
+    per: float = 1.0,
     note: str = "",
 ) -> Figure:
     """A ratio figure from interleaved times; `scale` multiplies each baseline time (to
-    compare per trial when the two sides ran different numbers of trials)."""
+    compare per trial when the two sides ran different numbers of trials), and both
+    sides' times are divided by `per` (to show them per trial)."""
+    ours = [o / per for o in ours_times]
+    baseline = [b * scale / per for b in baseline_times]
+    pairs = list(zip(ours, baseline, strict=True))
     if kind == "speed-up":
-        ratios = [b * scale / o for o, b in zip(ours_times, baseline_times, strict=True)]
+        ratios = [b / o for o, b in pairs]
         goal = "-" if target is None else f">= {target:g}x faster"
-        met = None if target is None else statistics.median(ratios) >= target
     else:
-        ratios = [o / (b * scale) for o, b in zip(ours_times, baseline_times, strict=True)]
+        ratios = [o / b for o, b in pairs]
         goal = "-" if target is None else f"<= {target:g}x the baseline"
-        met = None if target is None else statistics.median(ratios) <= target
-    low, median, high = quartiles(ratios)
-    return Figure(
-        name,
-        kind,
-        statistics.median(ours_times),
-        statistics.median(baseline_times) * scale,
-        "s",
-        median,
-        low,
-        high,
-        goal,
-        met,
-        note,
-        ratios,
-    )
+    figure = Figure(name, kind, 0.0, 0.0, "s", 0.0, 0.0, 0.0, goal, None, note)
+    figure.rounds, figure.ours_times, figure.baseline_times = ratios, ours, baseline
+    figure.goal = target
+    return judged(figure)
 
 
 def value(
@@ -194,91 +277,86 @@ def value(
     return Figure(name, "value", median, 0.0, unit, median, low, high, target, met, note, samples)
 
 
-def bench_roll_dice(n: int, rounds: int) -> list[Figure]:
+def plan_roll_dice(n: int) -> list[Plan]:
     """roll_dice against the floor, random.randint and NumPy; roll_dice_array against
     NumPy. Big rolls are drawn on all cores by default: the `threads=1` rows show the
     same calls on one core."""
-    figures = []
     one_core = "one core: the dice are drawn on this thread only"
     ours_list = lambda: dnd.roll_dice(n, 20)  # noqa: E731
     ours_list_1 = lambda: dnd.roll_dice(n, 20, threads=1)  # noqa: E731
     floor = lambda: list(bytes(n))  # noqa: E731
-    ours, floor_times = interleaved(ours_list, floor, rounds)
-    figures.append(
-        compare(
-            f"roll_dice({n:_}, 20) list vs the floor list(bytes(n))",
-            ours,
-            floor_times,
-            kind="cost",
-            target=1.3,
-            note="the floor is the cost of merely building a list of n small ints",
-        )
+    against_floor, floor_pair = paired(
+        f"roll_dice({n:_}, 20) list vs the floor list(bytes(n))",
+        ours_list,
+        floor,
+        kind="cost",
+        target=1.3,
+        note="the floor is the cost of merely building a list of n small ints",
     )
-    ours, floor_times_1 = interleaved(ours_list_1, floor, rounds)
-    figures.append(
-        compare(
+    plans = [against_floor]
+    plans.append(
+        paired(
             f"roll_dice({n:_}, 20, threads=1) list vs the floor",
-            ours,
-            floor_times_1,
+            ours_list_1,
+            floor,
             kind="cost",
             note=one_core,
-        )
+        )[0]
     )
     rng = random.Random(1)
     randint = lambda: [rng.randint(1, 20) for _ in range(n)]  # noqa: E731
-    ours, pure = interleaved(ours_list, randint, max(3, rounds // 3))
-    figure = compare(f"roll_dice({n:_}, 20) list vs random.randint list", ours, pure, target=100)
-    ceiling = statistics.median(pure) / statistics.median(floor_times)
-    figure.note = f"no list can beat the floor: the ceiling here is {ceiling:.0f}x"
-    figures.append(figure)
+    against_randint, randint_pair = paired(
+        f"roll_dice({n:_}, 20) list vs random.randint list", ours_list, randint, every=3, target=100
+    )
+
+    def randint_figure() -> Figure:
+        figure = against_randint.figure()
+        ceiling = statistics.median(randint_pair.baseline_times) / statistics.median(
+            floor_pair.baseline_times
+        )
+        figure.note = f"no list can beat the floor: the ceiling here is {ceiling:.0f}x"
+        return figure
+
+    plans.append(Plan(against_randint.measure, randint_figure, against_randint.every))
     try:
         import numpy as np
     except ImportError:
-        print("  (NumPy not installed: NumPy comparisons skipped)")
-        return figures
+        print("  (NumPy not installed: NumPy comparisons skipped)", file=sys.stderr)
+        return plans
     gen = np.random.default_rng()
-    ours, numpy_list = interleaved(ours_list, lambda: gen.integers(1, 21, n).tolist(), rounds)
-    figures.append(
-        compare(
-            f"roll_dice({n:_}, 20) list vs NumPy integers().tolist()", ours, numpy_list, target=2
-        )
-    )
     numpy_ints = lambda: gen.integers(1, 21, n)  # noqa: E731
-    ours, numpy_array = interleaved(lambda: dnd.roll_dice_array(n, 20), numpy_ints, rounds)
-    figures.append(
-        compare(
-            f"roll_dice_array({n:_}, 20) vs NumPy integers(1, 21, n)",
-            ours,
-            numpy_array,
-            target=2,
-            note="NumPy's default dtype is int64; ours is uint8 (typecode 'B')",
-        )
-    )
     ours_array_1 = lambda: dnd.roll_dice_array(n, 20, threads=1)  # noqa: E731
-    ours, numpy_array_1 = interleaved(ours_array_1, numpy_ints, rounds)
-    figures.append(
-        compare(
+    for name, ours, baseline, options in (
+        (
+            f"roll_dice({n:_}, 20) list vs NumPy integers().tolist()",
+            ours_list,
+            lambda: gen.integers(1, 21, n).tolist(),
+            {"target": 2},
+        ),
+        (
+            f"roll_dice_array({n:_}, 20) vs NumPy integers(1, 21, n)",
+            lambda: dnd.roll_dice_array(n, 20),
+            numpy_ints,
+            {"target": 2, "note": "NumPy's default dtype is int64; ours is uint8 (typecode 'B')"},
+        ),
+        (
             f"roll_dice_array({n:_}, 20, threads=1) vs NumPy integers(1, 21, n)",
-            ours,
-            numpy_array_1,
-            note=one_core,
-        )
-    )
-    ours, numpy_bytes = interleaved(
-        ours_array_1, lambda: gen.integers(1, 21, n, dtype=np.uint8), rounds
-    )
-    figures.append(
-        compare(
+            ours_array_1,
+            numpy_ints,
+            {"note": one_core},
+        ),
+        (
             f"roll_dice_array({n:_}, 20, threads=1) vs NumPy integers(..., dtype=uint8)",
-            ours,
-            numpy_bytes,
-            note="like for like: one core and one byte per die on both sides",
-        )
-    )
-    return figures
+            ours_array_1,
+            lambda: gen.integers(1, 21, n, dtype=np.uint8),
+            {"note": "like for like: one core and one byte per die on both sides"},
+        ),
+    ):
+        plans.append(paired(name, ours, baseline, **options)[0])
+    return plans
 
 
-def bench_per_call(rounds: int) -> list[Figure]:
+def plan_per_call() -> list[Plan]:
     rng = random.Random(2)
     roller = dnd.Roller(3)
     a, b = dnd.Character("A", 10_000, 14, 12), dnd.Character("B", 10_000, 12, 14)
@@ -307,39 +385,30 @@ def bench_per_call(rounds: int) -> list[Figure]:
         ),
         ("Character.attack per call (with a heal)", attack_ours, attack_pure, 3),
     ]
-    figures = []
-    for name, ours, pure, target in cases:
-        ours_times, pure_times = interleaved(ours, pure, rounds)
-        figures.append(compare(name, ours_times, pure_times, target=target))
-    return figures
+    return [paired(name, ours, pure, target=target)[0] for name, ours, pure, target in cases]
 
 
-def bench_duel(trials: int, pure_trials: int, rounds: int) -> list[Figure]:
+def plan_duel(trials: int, pure_trials: int) -> list[Plan]:
     a, b = dnd.Character("A", 30, 16, 12), dnd.Character("B", 24, 10, 18)
     pa, pb = PyCharacter("A", 30, 16, 12), PyCharacter("B", 24, 10, 18)
     one = lambda: dnd.simulate_duel(a, b, trials=trials, seed=1, threads=1)  # noqa: E731
     two = lambda: dnd.simulate_duel(a, b, trials=trials, seed=1, threads=2)  # noqa: E731
-    ours, pure = interleaved(one, lambda: duel(pa, pb, pure_trials, 1), rounds)
-    per_trial = compare(
+    per_trial, _ = paired(
         f"simulate_duel, 1 thread, per trial ({trials:_} trials)",
-        ours,
-        pure,
+        one,
+        lambda: duel(pa, pb, pure_trials, 1),
         target=150,
         scale=trials / pure_trials,
+        per=trials,
         note=f"pure Python ran {pure_trials:_} trials per round",
     )
-    per_trial.ours /= trials
-    per_trial.baseline /= trials
-    two_threads, one_thread = interleaved(two, one, rounds)
-    scaling = compare("simulate_duel scaling 1 -> 2 threads", two_threads, one_thread, target=1.8)
-    return [per_trial, scaling, background_thread_share(a, b, trials, max(3, rounds // 4))]
+    scaling, _ = paired("simulate_duel scaling 1 -> 2 threads", two, one, target=1.8)
+    return [per_trial, scaling, background_thread_share(a, b, trials)]
 
 
-def background_thread_share(
-    a: dnd.Character, b: dnd.Character, trials: int, repeats: int
-) -> Figure:
+def background_thread_share(a: dnd.Character, b: dnd.Character, trials: int) -> Plan:
     """A pure-Python thread's throughput while a 1-thread duel runs, over its solo
-    throughput measured just before (interleaved, solo then beside a duel)."""
+    throughput measured just before, every fourth round."""
 
     def spin(seconds: float) -> float:
         count, end = 0, time.perf_counter() + seconds
@@ -365,21 +434,29 @@ def background_thread_share(
         duel_thread.join()
         return result[0]
 
-    shares = [beside_a_duel() / spin(0.3) for _ in range(repeats)]
-    low, median, high = quartiles(shares)
-    return Figure(
-        "pure-Python thread beside a duel: share of solo throughput",
-        "share",
-        median,
-        1.0,
-        "ratio",
-        median,
-        low,
-        high,
-        ">= 0.80",
-        median >= 0.8,
-        rounds=shares,
-    )
+    shares: list[float] = []
+
+    def figure() -> Figure:
+        return judged(
+            Figure(
+                "pure-Python thread beside a duel: share of solo throughput",
+                "share",
+                0.0,
+                1.0,
+                "ratio",
+                0.0,
+                0.0,
+                0.0,
+                ">= 0.80",
+                None,
+                rounds=shares,
+                ours_times=shares,
+                baseline_times=[1.0] * len(shares),
+                goal=0.8,
+            )
+        )
+
+    return Plan(lambda: shares.append(beside_a_duel() / spin(0.3)), figure, every=4)
 
 
 def peak_rss_mib(code: str) -> float:
@@ -453,11 +530,19 @@ def package_figures(wheel: Path | None, build_times: bool) -> list[Figure]:
     figures = []
     if wheel is None:
         places = [ROOT / ".rehearsal" / "dist", ROOT / "target" / "test-wheels", ROOT / "dist"]
-        found = [w for place in places for w in sorted(place.glob("*abi3*x86_64*.whl"))]
+        this_os = {"linux": "linux", "darwin": "macosx", "win32": "win"}.get(sys.platform, "")
+        found = [
+            w
+            for place in places
+            for w in sorted(
+                place.glob(f"*-cp310-abi3-*{this_os}*{platform.machine().lower()}*.whl")
+            )
+        ]
         wheel = found[0] if found else None
     if wheel is None:
         print(
-            "  (no x86_64 abi3 wheel found: pass --wheel, or run `python3 scripts/dev.py rehearse`)"
+            "  (no abi3 wheel for this platform found: pass --wheel, "
+            "or run `python3 scripts/dev.py rehearse`)"
         )
     else:
         size = wheel.stat().st_size / 1000
@@ -663,7 +748,90 @@ def plot(figures: list[Figure], info: dict[str, object], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def main(argv: list[str] | None = None) -> int:
+# The environment of every measuring process. glibc's malloc moves its mmap threshold as
+# big blocks come and go, and NumPy asks for huge pages for arrays of 4 MiB or more: so
+# an 8 MiB result came from fresh pages, which fault in one by one, in some processes
+# and from reused heap memory in others, and NumPy's integers(1, 21, n) cost 2.6 ms in
+# one process and 4.0 ms in the next. With the threshold fixed above the benchmarks'
+# biggest blocks and huge-page advice off, every process reuses its heap: each side is
+# timed in its steady state, NumPy at its fastest here.
+WORKER_ENVIRONMENT = {
+    "GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=134217728",
+    "NUMPY_MADVISE_HUGEPAGE": "0",
+}
+
+
+def speed_figures(quick: bool, rounds: int) -> list[Figure]:
+    """Every figure timed side by side, measured in this process."""
+    plans = [
+        *plan_roll_dice(10_000 if quick else 1_000_000),
+        *plan_per_call(),
+        *plan_duel(2_000 if quick else 100_000, 100 if quick else 2_000),
+    ]
+    return run_plans(plans, rounds)
+
+
+def measure_in_workers(quick: bool, per_worker: int, workers: int) -> list[Figure]:
+    """`speed_figures` in `workers` fresh interpreters run one after another,
+    `per_worker` rounds each, pooled into one figure each."""
+    runs = []
+    for number in range(1, workers + 1):
+        print(f"measuring process {number} of {workers} ({per_worker} rounds)", flush=True)
+        with tempfile.TemporaryDirectory() as scratch:
+            out = Path(scratch) / "figures.json"
+            command = [sys.executable, __file__, "--worker", str(out), "--rounds", str(per_worker)]
+            command += ["--sample", str(SAMPLE_SECONDS)] + (["--quick"] if quick else [])
+            subprocess.run(command, check=True, env={**os.environ, **WORKER_ENVIRONMENT})
+            runs.append([Figure(**f) for f in json.loads(out.read_text())])
+    return pooled(runs)
+
+
+def pooled(runs: list[list[Figure]]) -> list[Figure]:
+    """One figure per benchmark from several processes' or runs' figures: all their
+    rounds. A value (memory, size, import time) is the last run's."""
+    figures = []
+    for same in zip(*runs, strict=True):
+        names = {f.name for f in same}
+        if len(names) != 1:
+            raise ValueError(f"the measuring processes measured different figures: {names}")
+        figure = replace(same[-1])
+        if figure.kind != "value":
+            figure.rounds = [r for f in same for r in f.rounds]
+            figure.ours_times = [t for f in same for t in f.ours_times]
+            figure.baseline_times = [t for f in same for t in f.baseline_times]
+            judged(figure)
+        figures.append(figure)
+    return figures
+
+
+def disagreements(before: list[Figure], now: list[Figure], published: list[Figure]) -> list[str]:
+    """How two runs in a row disagree: a figure one of them lacks, a ratio whose ranges
+    do not overlap, or a published ratio (both runs' rounds together) outside either
+    run's range. Values (memory, size, import time) are not compared."""
+    runs = {"the run before": before, "this run": now}
+    ratios = [{f.name: f for f in run if f.kind != "value"} for run in runs.values()]
+    found = [
+        f"{name}: not in {label}"
+        for label, run in zip(runs, ratios, strict=True)
+        for name in set().union(*ratios) - run.keys()
+    ]
+    for figure in published:
+        if figure.kind == "value" or not all(figure.name in run for run in ratios):
+            continue
+        a, b = (run[figure.name] for run in ratios)
+        if a.high < b.low or b.high < a.low:
+            found.append(f"{figure.name}: {ratio_text(b)} does not overlap {ratio_text(a)}")
+            continue
+        for label, run in zip(runs, ratios, strict=True):
+            own = run[figure.name]
+            if not own.low <= figure.ratio <= own.high:
+                found.append(
+                    f"{figure.name}: {num(figure.ratio)} lies outside {ratio_text(own)} of {label}"
+                )
+    return sorted(found)
+
+
+def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -682,22 +850,47 @@ def main(argv: list[str] | None = None) -> int:
         default=0.05,
         help="seconds of calls per side per round (longer samples average out more noise)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="fresh interpreters the rounds are shared out among (default 21, --quick 2)",
+    )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        metavar="PREVIOUS.json",
+        help="the results of the run before, to check this run repeats it",
+    )
+    parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--wheel", type=Path, help="the wheel whose size to report")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--plot", type=Path)
     parser.add_argument("--table", type=Path, help="write the results as a Markdown table")
     parser.add_argument("--build-times", action="store_true")
-    args = parser.parse_args(argv)
-    rounds = 3 if args.quick else args.rounds
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(argv)
+    rounds = 4 if args.quick else args.rounds
+    workers = args.workers or (2 if args.quick else 21)
     global SAMPLE_SECONDS  # noqa: PLW0603
     SAMPLE_SECONDS = 0.001 if args.quick else args.sample
+    if args.worker:
+        figures = speed_figures(args.quick, args.rounds)
+        args.worker.write_text(json.dumps([asdict(f) for f in figures]))
+        return 0
+    previous = json.loads(args.against.read_text(encoding="utf-8")) if args.against else None
     info = machine()
+    per_worker = max(1, math.ceil(rounds / workers))
+    info["measuring processes"] = (
+        f"{workers} fresh interpreters, {per_worker} round{'s' * (per_worker > 1)} each, "
+        + " ".join(f"{k}={v}" for k, v in WORKER_ENVIRONMENT.items())
+    )
     print("machine: " + ", ".join(f"{k} {v}" for k, v in info.items()))
     started = time.perf_counter()
     figures = [
-        *bench_roll_dice(10_000 if args.quick else 1_000_000, rounds),
-        *bench_per_call(rounds),
-        *bench_duel(2_000 if args.quick else 100_000, 100 if args.quick else 2_000, rounds),
+        *measure_in_workers(args.quick, per_worker, workers),
         *bench_memory(args.quick, 1 if args.quick else 3),
         *package_figures(args.wheel, args.build_times and not args.quick),
     ]
@@ -719,29 +912,61 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {f.name}: {ratio_text(f)}, spread {f.spread:.0%}")
         print("The machine was too noisy to trust these figures: nothing written. Rerun when idle.")
         return 2
-    if args.json:
-        command = "benchmarks/bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        args.json.write_text(
-            json.dumps(
-                {
-                    "machine": info,
-                    "command": command.strip(),
-                    "quick": args.quick,
-                    "rounds": rounds,
-                    "max_spread": args.max_spread,
-                    "figures": [asdict(f) for f in figures],
-                },
-                indent=2,
-                ensure_ascii=False,
+    runs = [figures]
+    disagree: list[str] = []
+    if previous is not None:
+        runs.insert(0, [Figure(**f) for f in previous["runs"][-1]["figures"]])
+        same_figures = [f.name for f in runs[0]] == [f.name for f in runs[1]]
+        together = pooled(runs) if same_figures else []
+        disagree = disagreements(runs[0], runs[1], together)
+        print(f"\nAgainst the run before ({args.against}):")
+        for line in disagree:
+            print(f"  {line}")
+        if not disagree:
+            figures = together
+            print(
+                "  every range overlaps the one before, and both runs' rounds together give "
+                "figures inside both runs' ranges:\n"
             )
-            + "\n"
-        )
+            print(table(figures, markdown=False))
+    info["command"] = "benchmarks/bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    own = {"machine": info, "figures": [asdict(f) for f in runs[-1]]}
+    write_results(
+        args, info, figures, [*(previous["runs"][-1:] if previous else []), own], disagree
+    )
+    if disagree and not args.quick:
+        print("This run does not repeat the one before: its results say so. Run again.")
+        return 3
+    return 0
+
+
+def write_results(
+    args: argparse.Namespace,
+    info: dict[str, object],
+    figures: list[Figure],
+    runs: list[dict[str, Any]],
+    disagree: list[str],
+) -> None:
+    """The --json, --table and --plot outputs. The JSON keeps each run's own figures
+    (the run before's, if any, then this one's) and how they disagree, so a result
+    that did not repeat shows it; `figures` are this run's, or both runs' rounds
+    together when they agree."""
+    if args.json:
+        results = {
+            "machine": info,
+            "command": str(info.pop("command")).strip(),
+            "quick": args.quick,
+            "max_spread": args.max_spread,
+            "figures": [asdict(f) for f in figures],
+            "runs": runs,
+            "disagreements": disagree,
+        }
+        args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     if args.table:
         args.table.write_text(table(figures, markdown=True) + "\n")
     if args.plot:
         plot(figures, info, args.plot)
         print(f"plot: {args.plot}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """Smoke-run the benchmark program: it must run end to end and print every figure.
 
 The figures of a --quick run mean nothing and are not checked against targets. The
-rules that make a real run trustworthy (interleaved timing, the median and spread of
-the ratio, no results from a noisy run) are checked on the program's own functions."""
+rules that make a real run trustworthy (interleaved timing, rounds from several fresh
+processes, the median and spread of the ratio, no results from a noisy run, a run
+checked against the one before) are checked on the program's own functions."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import re
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
@@ -78,6 +80,15 @@ def test_quick_benchmark_run(tmp_path: Path) -> None:
             assert figure["ours"] > 0
             assert figure["baseline"] > 0
         assert figure["low"] <= figure["ratio"] <= figure["high"], figure
+    # Every figure timed side by side pools the rounds of both measuring processes.
+    assert "2 fresh interpreters, 2 rounds each" in data["machine"]["measuring processes"]
+    assert "GLIBC_TUNABLES=glibc.malloc.mmap_threshold" in data["machine"]["measuring processes"]
+    floor = next(f for f in data["figures"] if "list(bytes(n))" in f["name"])
+    assert len(floor["rounds"]) == len(floor["ours_times"]) == len(floor["baseline_times"]) == 4
+    assert len(data["runs"]) == 1
+    assert data["runs"][0]["figures"] == data["figures"]
+    assert data["disagreements"] == []
+    assert result.stdout.count("measuring process ") == 2
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert md.read_text().startswith("| benchmark |")
     assert "machine: " in result.stdout
@@ -115,13 +126,109 @@ def test_ratios_come_from_interleaved_rounds() -> None:
     )
 
 
+def test_rounds_of_several_processes_make_one_figure() -> None:
+    bench = load_bench()
+    first = bench.compare("x", [1.0, 1.0], [2.0, 2.0], kind="cost", target=0.6)
+    second = bench.compare("x", [1.0, 1.0, 1.0], [1.0, 1.0, 1.0], kind="cost", target=0.6)
+    (figure,) = bench.pooled([[first], [second]])
+    assert figure.rounds == [0.5, 0.5, 1.0, 1.0, 1.0]
+    assert figure.baseline_times == [2.0, 2.0, 1.0, 1.0, 1.0]
+    assert (figure.low, figure.ratio, figure.high) == (0.5, 1.0, 1.0)
+    assert figure.baseline == 1.0
+    assert figure.met is False  # the first process alone met the target
+    per_trial = bench.compare("y", [10.0], [4.0], scale=100.0, per=10.0, target=50)
+    assert (per_trial.ours, per_trial.baseline, per_trial.ratio) == (1.0, 40.0, 40.0)
+    assert per_trial.met is False
+    with pytest.raises(ValueError, match="measured different figures"):
+        bench.pooled([[first], [per_trial]])
+
+
+def test_two_runs_in_a_row_are_checked_against_each_other() -> None:
+    bench = load_bench()
+
+    def figure(name: str, low: float, ratio: float, high: float) -> object:
+        return bench.Figure(name, "speed-up", 1.0, 1.0, "s", ratio, low, high, "-", None)
+
+    size = bench.value("size", [391.0], "KB", target="-", met=None)
+    before = [
+        figure("same", 1.9, 2.0, 2.1),
+        figure("apart", 1.0, 1.1, 1.2),
+        figure("edge", 2.0, 2.2, 2.4),
+        figure("gone", 1.0, 1.0, 1.0),
+        size,
+    ]
+    now = [
+        figure("same", 1.95, 2.0, 2.05),
+        figure("apart", 2.0, 2.0, 2.0),
+        figure("edge", 2.3, 2.6, 2.9),
+        figure("new", 1.0, 1.0, 1.0),
+        size,
+    ]
+    # Both runs' rounds of "edge" give 2.5: inside this run's range, not the one before.
+    published = [figure("same", 1.9, 2.0, 2.1), figure("edge", 2.1, 2.5, 2.8), size]
+    assert bench.disagreements(before, now, published) == [
+        "edge: 2.50 lies outside 2.20x (2.00-2.40) of the run before",
+        "gone: not in this run",
+        "new: not in the run before",
+    ]
+    published.append(figure("apart", 1.0, 1.6, 2.0))
+    assert "apart: 2.00x (2.00-2.00) does not overlap 1.10x (1.00-1.20)" in (
+        bench.disagreements(before, now, published)
+    )
+    assert bench.disagreements(before[:1], now[:1], published[:1]) == []
+
+
+def test_two_runs_are_published_as_their_rounds_together() -> None:
+    bench = load_bench()
+    size = bench.value("size", [391.0], "KB", target="-", met=None)
+    before = [bench.compare("x", [1.0] * 3, [1.0, 1.1, 1.2], target=1.5), size]
+    now = [bench.compare("x", [1.0] * 3, [2.0, 2.0, 2.0], target=1.5), replace(size)]
+    (x, published_size) = bench.pooled([before, now])
+    assert x.rounds == [1.0, 1.1, 1.2, 2.0, 2.0, 2.0]
+    assert x.ratio == pytest.approx(1.6)
+    assert x.met is True  # neither run alone decides
+    assert published_size == now[1]
+    assert published_size is not now[1]
+    assert before[0].rounds == [1.0, 1.1, 1.2]  # the runs' own figures are kept
+
+
+def test_a_run_that_does_not_repeat_the_one_before_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bench = load_bench()
+
+    def measures(ratio: float) -> None:
+        figure = lambda *_args: [bench.compare("f", [1.0] * 3, [ratio] * 3)]  # noqa: E731
+        monkeypatch.setattr(bench, "measure_in_workers", figure)
+
+    monkeypatch.setattr(bench, "bench_memory", lambda *_args: [])
+    monkeypatch.setattr(bench, "package_figures", lambda *_args: [])
+    first, second, third = tmp_path / "1.json", tmp_path / "2.json", tmp_path / "3.json"
+    measures(3.0)
+    assert bench.main(["--json", str(first)]) == 0
+    measures(3.0)
+    assert bench.main(["--json", str(second), "--against", str(first)]) == 0
+    agreed = json.loads(second.read_text())
+    assert agreed["disagreements"] == []
+    assert [len(run["figures"][0]["rounds"]) for run in agreed["runs"]] == [3, 3]
+    assert len(agreed["figures"][0]["rounds"]) == 6  # both runs' rounds, published
+    measures(2.0)
+    assert bench.main(["--json", str(third), "--against", str(second)]) == 3
+    recorded = json.loads(third.read_text())
+    # Against the run before's own rounds, not the two runs it published together.
+    assert [len(run["figures"][0]["rounds"]) for run in recorded["runs"]] == [3, 3]
+    assert recorded["figures"][0]["ratio"] == 2.0  # this run's own, not pooled
+    assert recorded["disagreements"] == ["f: 2.00x (2.00-2.00) does not overlap 3.00x (3.00-3.00)"]
+    assert "does not repeat the one before" in capsys.readouterr().out
+
+
 def test_a_noisy_run_says_so_and_writes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bench = load_bench()
     noisy = bench.compare("noisy figure", [1.0] * 4, [1.0, 2.0, 3.0, 4.0], target=1)
-    for stage in ("bench_roll_dice", "bench_per_call", "bench_duel", "bench_memory"):
-        monkeypatch.setattr(bench, stage, lambda *_args: [noisy])
+    monkeypatch.setattr(bench, "measure_in_workers", lambda *_args: [noisy])
+    monkeypatch.setattr(bench, "bench_memory", lambda *_args: [])
     monkeypatch.setattr(bench, "package_figures", lambda *_args: [])
     written = tmp_path / "results.json"
     assert bench.main(["--json", str(written), "--rounds", "3"]) == 2
@@ -181,6 +288,14 @@ def test_readme_figures_are_those_of_the_recorded_run() -> None:
     assert quoted, "the README's Performance section quotes no figure with its range"
     stale = [q for q in quoted if q not in printed]
     assert not stale, f"README figures not in benchmarks/results.json: {stale}"
+    # The recorded figures are two runs in a row that agree: every range of one
+    # overlaps the other's, and every figure (both runs' rounds together) lies inside
+    # both runs' ranges.
+    assert len(recorded["runs"]) == 2, "benchmarks/results.json was not run --against a run"
+    before, now = ([bench.Figure(**f) for f in run["figures"]] for run in recorded["runs"])
+    published = [bench.Figure(**figure) for figure in recorded["figures"]]
+    assert bench.disagreements(before, now, published) == recorded["disagreements"] == []
+    assert published == bench.pooled([before, now])
     # benchmarks/README.md shows the run as a table of bench.py's own output.
     notes = (ROOT / "benchmarks" / "README.md").read_text(encoding="utf-8")
     table = notes.split("\n## Results\n", 1)[1].split("\n## ", 1)[0]
