@@ -707,7 +707,7 @@ def plot(figures: list[Figure], info: dict[str, object], path: Path) -> None:
 
     speed = [f for f in figures if f.kind == "speed-up"]
     costs = [f for f in figures if f.kind == "cost"]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5), gridspec_kw={"width_ratios": [4, 1]})
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5), gridspec_kw={"width_ratios": [3, 1]})
     names = [f.name[:64] for f in speed]
     colours = ["grey" if f.met is None else "tab:green" if f.met else "tab:red" for f in speed]
     errors = [[f.ratio - f.low for f in speed], [f.high - f.ratio for f in speed]]
@@ -735,8 +735,9 @@ def plot(figures: list[Figure], info: dict[str, object], path: Path) -> None:
     right.set_xticks(
         range(len(costs)),
         ["threads=1" if "threads=1" in f.name else "default" for f in costs],
+        fontsize=8,
     )
-    right.set_title("roll_dice list vs list(bytes(n))", fontsize=9)
+    right.set_title("roll_dice list\nvs list(bytes(n))", fontsize=9)
     right.set_ylabel("cost over the floor (lower is better)")
     right.set_ylim(0, max([2.0, *(f.high * 1.15 for f in costs)]))
     fig.suptitle(
