@@ -10,16 +10,19 @@ of each. Its --rounds rounds (21) are shared out among --workers fresh interpret
 one after another (21: one round each), so what differs from one process to the next
 (where code and memory land, what the allocator did before) and from one minute to the
 next on a shared machine is inside the spread rather than between two runs. A figure
-is the median of all the per-round ratios; its spread is their interquartile range
+is the median of all the per-round ratios (random.randint's list, 270 ms a call, is
+timed in every third round and a thread beside a duel in every fourth); its spread is
+their interquartile range
 (the middle half of the rounds). When a ratio's spread is wider than --max-spread of
 its median (25%), the machine was too noisy to trust: the run says so, writes nothing,
 and exits with status 2. A missed target is reported as MISSED with the ratio.
 
---against names the results of the run before (a --json file): the run then also
-checks that every ratio's range overlaps the one before and that its median, the
-figure it would publish, lies inside the range before. Its results keep that run's
-figures and any disagreement; a run that disagrees says which figures did and exits
-with status 3.
+--against names the results of the run before (a --json file) on the same machine,
+CPython, build and settings. The run then checks that every ratio's range overlaps
+that run's, and publishes both runs' rounds together if every figure so made lies
+inside both runs' ranges (a target counts as met only if each run meets it too). Its
+results keep each run's own figures, machine and command, and any disagreement; a
+run that disagrees says which figures did, publishes its own, and exits with status 3.
 
 --quick uses tiny sizes and few rounds so the test suite can smoke-run the program;
 its figures mean nothing, and it writes its results whatever their spread.
@@ -172,7 +175,8 @@ def interleaved(
 @dataclass
 class Plan:
     """One figure to measure: `measure` takes one more round of it (in every `every`th
-    round of a run), `figure` makes the figure of the rounds taken."""
+    round of a run, counted over all its measuring processes), `figure` makes the
+    figure of the rounds taken."""
 
     measure: Callable[[], None]
     figure: Callable[[], Figure]
@@ -193,19 +197,23 @@ def paired(
     return Plan(pair.round, figure, every), pair
 
 
-def run_plans(plans: list[Plan], rounds: int) -> list[Figure]:
-    """Every round of a figure, then every round of the next.
+def run_plans(plans: list[Plan], rounds: int, first: int = 0) -> list[Figure]:
+    """Every round of a figure, then every round of the next: rounds `first` to
+    `first + rounds - 1` of the run. A figure none of them takes is left out.
 
     Round-robin (round 1 of every figure, then round 2, ...) was tried, to spread a
     busy spell of the machine over every figure, and dropped: the other figures' big
     lists and arrays left the heap fragmented, and a list growing as the dice come in
     (`roll_dice` on two cores) then cost 1.3-1.6x the floor, which a list made at its
     final size in one allocation does not feel."""
+    taken = []
     for plan in plans:
-        for number in range(rounds):
-            if number % plan.every == 0:
-                plan.measure()
-    return [plan.figure() for plan in plans]
+        numbers = [n for n in range(first, first + rounds) if n % plan.every == 0]
+        for _ in numbers:
+            plan.measure()
+        if numbers:
+            taken.append(plan.figure())
+    return taken
 
 
 SLICES = 4
@@ -285,7 +293,7 @@ def plan_roll_dice(n: int) -> list[Plan]:
     ours_list = lambda: dnd.roll_dice(n, 20)  # noqa: E731
     ours_list_1 = lambda: dnd.roll_dice(n, 20, threads=1)  # noqa: E731
     floor = lambda: list(bytes(n))  # noqa: E731
-    against_floor, floor_pair = paired(
+    against_floor, _ = paired(
         f"roll_dice({n:_}, 20) list vs the floor list(bytes(n))",
         ours_list,
         floor,
@@ -305,19 +313,15 @@ def plan_roll_dice(n: int) -> list[Plan]:
     )
     rng = random.Random(1)
     randint = lambda: [rng.randint(1, 20) for _ in range(n)]  # noqa: E731
-    against_randint, randint_pair = paired(
-        f"roll_dice({n:_}, 20) list vs random.randint list", ours_list, randint, every=3, target=100
+    plans.append(
+        paired(
+            f"roll_dice({n:_}, 20) list vs random.randint list",
+            ours_list,
+            randint,
+            every=3,
+            target=100,
+        )[0]
     )
-
-    def randint_figure() -> Figure:
-        figure = against_randint.figure()
-        ceiling = statistics.median(randint_pair.baseline_times) / statistics.median(
-            floor_pair.baseline_times
-        )
-        figure.note = f"no list can beat the floor: the ceiling here is {ceiling:.0f}x"
-        return figure
-
-    plans.append(Plan(against_randint.measure, randint_figure, against_randint.every))
     try:
         import numpy as np
     except ImportError:
@@ -762,39 +766,70 @@ WORKER_ENVIRONMENT = {
 }
 
 
-def speed_figures(quick: bool, rounds: int) -> list[Figure]:
-    """Every figure timed side by side, measured in this process."""
+def speed_figures(quick: bool, rounds: int, first: int) -> list[Figure]:
+    """Every figure timed side by side that rounds `first` to `first + rounds - 1` of
+    the run take, measured in this process."""
     plans = [
         *plan_roll_dice(10_000 if quick else 1_000_000),
         *plan_per_call(),
         *plan_duel(2_000 if quick else 100_000, 100 if quick else 2_000),
     ]
-    return run_plans(plans, rounds)
+    return run_plans(plans, rounds, first)
 
 
 def measure_in_workers(quick: bool, per_worker: int, workers: int) -> list[Figure]:
     """`speed_figures` in `workers` fresh interpreters run one after another,
-    `per_worker` rounds each, pooled into one figure each."""
+    `per_worker` rounds each, pooled into one figure each. A measuring process that
+    fails, or runs without `WORKER_ENVIRONMENT` or with another build of the package
+    than this process, stops the run."""
     runs = []
-    for number in range(1, workers + 1):
-        print(f"measuring process {number} of {workers} ({per_worker} rounds)", flush=True)
+    for number in range(workers):
+        print(f"measuring process {number + 1} of {workers}", flush=True)
         with tempfile.TemporaryDirectory() as scratch:
             out = Path(scratch) / "figures.json"
             command = [sys.executable, __file__, "--worker", str(out), "--rounds", str(per_worker)]
-            command += ["--sample", str(SAMPLE_SECONDS)] + (["--quick"] if quick else [])
-            subprocess.run(command, check=True, env={**os.environ, **WORKER_ENVIRONMENT})
-            runs.append([Figure(**f) for f in json.loads(out.read_text())])
-    return pooled(runs)
+            command += ["--first-round", str(number * per_worker), "--sample", str(SAMPLE_SECONDS)]
+            done = subprocess.run(
+                command + (["--quick"] if quick else []),
+                check=False,
+                env={**os.environ, **WORKER_ENVIRONMENT},
+            )
+            if done.returncode != 0:
+                raise SystemExit(
+                    f"measuring process {number + 1} failed with status {done.returncode} "
+                    "(its output is above)"
+                )
+            report = json.loads(out.read_text())
+        if report["environment"] != WORKER_ENVIRONMENT or report["module"] != _core.__file__:
+            raise SystemExit(
+                f"measuring process {number + 1} ran with {report['environment']} and "
+                f"{report['module']}, not {WORKER_ENVIRONMENT} and {_core.__file__}"
+            )
+        runs.append([Figure(**f) for f in report["figures"]])
+    return with_notes(pooled(runs))
+
+
+def worker_report(quick: bool, rounds: int, first: int) -> dict[str, object]:
+    """What a measuring process hands back: its figures, and what it ran with."""
+    return {
+        "figures": [asdict(f) for f in speed_figures(quick, rounds, first)],
+        "environment": {key: os.environ.get(key) for key in WORKER_ENVIRONMENT},
+        "module": _core.__file__,
+    }
 
 
 def pooled(runs: list[list[Figure]]) -> list[Figure]:
-    """One figure per benchmark from several processes' or runs' figures: all their
-    rounds. A value (memory, size, import time) is the last run's."""
+    """One figure per benchmark from several processes' or runs' figures, all their
+    rounds, in the order they first appear; a figure some of them lack comes from the
+    others. A value (memory, size, import time) is the last one's."""
+    by_name: dict[str, list[Figure]] = {}
+    for run in runs:
+        for figure in run:
+            by_name.setdefault(figure.name, []).append(figure)
     figures = []
-    for same in zip(*runs, strict=True):
-        names = {f.name for f in same}
-        if len(names) != 1:
-            raise ValueError(f"the measuring processes measured different figures: {names}")
+    for name, same in by_name.items():
+        if len({f.kind for f in same}) != 1:
+            raise ValueError(f"{name}: measured as different kinds of figure")
         figure = replace(same[-1])
         if figure.kind != "value":
             figure.rounds = [r for f in same for r in f.rounds]
@@ -805,10 +840,42 @@ def pooled(runs: list[list[Figure]]) -> list[Figure]:
     return figures
 
 
-def disagreements(before: list[Figure], now: list[Figure], published: list[Figure]) -> list[str]:
-    """How two runs in a row disagree: a figure one of them lacks, a ratio whose ranges
-    do not overlap, or a published ratio (both runs' rounds together) outside either
-    run's range. Values (memory, size, import time) are not compared."""
+def with_notes(figures: list[Figure]) -> list[Figure]:
+    """Notes that need more than one figure: the ceiling that the floor's cost sets on
+    any list against `random.randint` (both medians of the same rounds' baselines)."""
+    floor = next((f for f in figures if f.name.endswith("list vs the floor list(bytes(n))")), None)
+    for figure in figures:
+        if floor is not None and figure.name.endswith("list vs random.randint list"):
+            ceiling = figure.baseline / floor.baseline
+            figure.note = f"no list can beat the floor: the ceiling here is {ceiling:.0f}x"
+    return figures
+
+
+def together(before: list[Figure], now: list[Figure]) -> list[Figure]:
+    """This run's figures with both runs' rounds of each ratio pooled. A target counts
+    as met only if the rounds together and each run alone meet it."""
+    earlier = {f.name: f for f in before if f.kind != "value"}
+    figures = []
+    for figure in now:
+        if figure.kind == "value" or figure.name not in earlier:
+            figures.append(figure)
+            continue
+        (both,) = pooled([[earlier[figure.name]], [figure]])
+        if both.met and not (earlier[figure.name].met and figure.met):
+            both.met = False
+            missed = "met by both runs' rounds together, not by each run alone"
+            both.note = f"{both.note}; {missed}" if both.note else missed
+        figures.append(both)
+    return with_notes(figures)
+
+
+def disagreements(
+    before: list[Figure], now: list[Figure], published: list[Figure], max_spread: float
+) -> list[str]:
+    """How two runs in a row disagree: a ratio one of them lacks, ratios whose ranges do
+    not overlap, or a published ratio (both runs' rounds together) outside either
+    run's range or with too wide a spread. Values (memory, size, import time) are not
+    compared."""
     runs = {"the run before": before, "this run": now}
     ratios = [{f.name: f for f in run if f.kind != "value"} for run in runs.values()]
     found = [
@@ -829,7 +896,36 @@ def disagreements(before: list[Figure], now: list[Figure], published: list[Figur
                 found.append(
                     f"{figure.name}: {num(figure.ratio)} lies outside {ratio_text(own)} of {label}"
                 )
+        if figure.spread > max_spread:
+            found.append(f"{figure.name}: {ratio_text(figure)} together, spread too wide")
     return sorted(found)
+
+
+# What must be the same in the run before for two runs to be compared.
+COMPARABLE = ("cpu", "cores", "python", "game_with_pyo3", "native module", "measuring processes")
+
+
+def run_before(path: Path, info: dict[str, object], quick: bool) -> dict[str, Any]:
+    """The run before's own figures and machine, from the results it wrote, if it can
+    be compared with this run; otherwise stop, saying why."""
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+        own = results["runs"][-1]
+    except (OSError, ValueError, KeyError, IndexError, TypeError) as error:
+        raise SystemExit(
+            f"--against {path}: not the results of a bench.py run ({error!r}); "
+            "run it without --against first"
+        ) from None
+    differ = [
+        f"{key} {own['machine'].get(key)!r} there, {info[key]!r} here"
+        for key in COMPARABLE
+        if own["machine"].get(key) != info[key]
+    ]
+    if results.get("quick") != quick:
+        differ.append(f"quick {results.get('quick')!r} there, {quick!r} here")
+    if differ:
+        raise SystemExit(f"--against {path}: not comparable with this run: " + "; ".join(differ))
+    return dict(own)
 
 
 def arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -863,6 +959,7 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         help="the results of the run before, to check this run repeats it",
     )
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--first-round", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--wheel", type=Path, help="the wheel whose size to report")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--plot", type=Path)
@@ -874,20 +971,19 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
     rounds = 4 if args.quick else args.rounds
-    workers = args.workers or (2 if args.quick else 21)
+    workers = min(rounds, args.workers or (2 if args.quick else 21))
+    per_worker = math.ceil(rounds / workers)
     global SAMPLE_SECONDS  # noqa: PLW0603
     SAMPLE_SECONDS = 0.001 if args.quick else args.sample
     if args.worker:
-        figures = speed_figures(args.quick, args.rounds)
-        args.worker.write_text(json.dumps([asdict(f) for f in figures]))
+        args.worker.write_text(json.dumps(worker_report(args.quick, args.rounds, args.first_round)))
         return 0
-    previous = json.loads(args.against.read_text(encoding="utf-8")) if args.against else None
     info = machine()
-    per_worker = max(1, math.ceil(rounds / workers))
     info["measuring processes"] = (
         f"{workers} fresh interpreters, {per_worker} round{'s' * (per_worker > 1)} each, "
         + " ".join(f"{k}={v}" for k, v in WORKER_ENVIRONMENT.items())
     )
+    before = None if args.against is None else run_before(args.against, info, args.quick)
     print("machine: " + ", ".join(f"{k} {v}" for k, v in info.items()))
     started = time.perf_counter()
     figures = [
@@ -913,27 +1009,27 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {f.name}: {ratio_text(f)}, spread {f.spread:.0%}")
         print("The machine was too noisy to trust these figures: nothing written. Rerun when idle.")
         return 2
-    runs = [figures]
+    command = "benchmarks/bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    own = {"machine": {**info, "command": command.strip()}, "figures": [asdict(f) for f in figures]}
     disagree: list[str] = []
-    if previous is not None:
-        runs.insert(0, [Figure(**f) for f in previous["runs"][-1]["figures"]])
-        same_figures = [f.name for f in runs[0]] == [f.name for f in runs[1]]
-        together = pooled(runs) if same_figures else []
-        disagree = disagreements(runs[0], runs[1], together)
+    published = figures
+    if before is not None:
+        earlier = [Figure(**f) for f in before["figures"]]
+        both = together(earlier, figures)
+        disagree = disagreements(earlier, figures, both, args.max_spread)
         print(f"\nAgainst the run before ({args.against}):")
         for line in disagree:
             print(f"  {line}")
         if not disagree:
-            figures = together
+            published = both
             print(
                 "  every range overlaps the one before, and both runs' rounds together give "
                 "figures inside both runs' ranges:\n"
             )
-            print(table(figures, markdown=False))
-    info["command"] = "benchmarks/bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    own = {"machine": info, "figures": [asdict(f) for f in runs[-1]]}
+            print(table(published, markdown=False))
+    runs = [*([before] if before else []), own]
     write_results(
-        args, info, figures, [*(previous["runs"][-1:] if previous else []), own], disagree
+        args, info, command=command.strip(), figures=published, runs=runs, disagree=disagree
     )
     if disagree and not args.quick:
         print("This run does not repeat the one before: its results say so. Run again.")
@@ -944,18 +1040,20 @@ def main(argv: list[str] | None = None) -> int:
 def write_results(
     args: argparse.Namespace,
     info: dict[str, object],
+    *,
+    command: str,
     figures: list[Figure],
     runs: list[dict[str, Any]],
     disagree: list[str],
 ) -> None:
-    """The --json, --table and --plot outputs. The JSON keeps each run's own figures
-    (the run before's, if any, then this one's) and how they disagree, so a result
-    that did not repeat shows it; `figures` are this run's, or both runs' rounds
-    together when they agree."""
+    """The --json, --table and --plot outputs. The JSON keeps each run's own figures,
+    machine and command (the run before's, if any, then this one's) and how they
+    disagree, so a result that did not repeat shows it; `figures` are this run's, or
+    both runs' rounds together when they agree."""
     if args.json:
         results = {
             "machine": info,
-            "command": str(info.pop("command")).strip(),
+            "command": command,
             "quick": args.quick,
             "max_spread": args.max_spread,
             "figures": [asdict(f) for f in figures],

@@ -13,7 +13,6 @@ import re
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
@@ -87,6 +86,7 @@ def test_quick_benchmark_run(tmp_path: Path) -> None:
     assert len(floor["rounds"]) == len(floor["ours_times"]) == len(floor["baseline_times"]) == 4
     assert len(data["runs"]) == 1
     assert data["runs"][0]["figures"] == data["figures"]
+    assert "--quick" in data["runs"][0]["machine"]["command"]
     assert data["disagreements"] == []
     assert result.stdout.count("measuring process ") == 2
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -136,11 +136,40 @@ def test_rounds_of_several_processes_make_one_figure() -> None:
     assert (figure.low, figure.ratio, figure.high) == (0.5, 1.0, 1.0)
     assert figure.baseline == 1.0
     assert figure.met is False  # the first process alone met the target
+    assert first.rounds == [0.5, 0.5]  # each process's own figure is left as it was
     per_trial = bench.compare("y", [10.0], [4.0], scale=100.0, per=10.0, target=50)
     assert (per_trial.ours, per_trial.baseline, per_trial.ratio) == (1.0, 40.0, 40.0)
     assert per_trial.met is False
-    with pytest.raises(ValueError, match="measured different figures"):
-        bench.pooled([[first], [per_trial]])
+    # A figure that only some processes take (every third round) is pooled from those.
+    assert [f.name for f in bench.pooled([[first, per_trial], [second]])] == ["x", "y"]
+    with pytest.raises(ValueError, match="different kinds"):
+        bench.pooled([[first], [bench.value("x", [1.0], "KB", target="-", met=None)]])
+
+
+def test_a_figure_taken_every_few_rounds_counts_rounds_over_all_processes() -> None:
+    bench = load_bench()
+    taken: list[int] = []
+
+    def plan(every: int) -> object:
+        rounds: list[float] = []
+        return bench.Plan(
+            lambda: (rounds.append(1.0), taken.append(every)),
+            lambda: bench.compare(f"every {every}", [1.0] * len(rounds), rounds),
+            every,
+        )
+
+    # The second of three processes of two rounds each takes rounds 2 and 3.
+    figures = bench.run_plans([plan(1), plan(3), plan(4)], 2, first=2)
+    assert [f.name for f in figures] == ["every 1", "every 3"]
+    assert taken == [1, 1, 3]
+
+
+def test_the_randint_ceiling_comes_from_the_pooled_baselines() -> None:
+    bench = load_bench()
+    floor = bench.compare("roll_dice(9, 20) list vs the floor list(bytes(n))", [3.0], [2.0])
+    randint = bench.compare("roll_dice(9, 20) list vs random.randint list", [3.0], [250.0])
+    bench.with_notes([floor, randint])
+    assert randint.note == "no list can beat the floor: the ceiling here is 125x"
 
 
 def test_two_runs_in_a_row_are_checked_against_each_other() -> None:
@@ -166,53 +195,73 @@ def test_two_runs_in_a_row_are_checked_against_each_other() -> None:
     ]
     # Both runs' rounds of "edge" give 2.5: inside this run's range, not the one before.
     published = [figure("same", 1.9, 2.0, 2.1), figure("edge", 2.1, 2.5, 2.8), size]
-    assert bench.disagreements(before, now, published) == [
+    assert bench.disagreements(before, now, published, 0.3) == [
         "edge: 2.50 lies outside 2.20x (2.00-2.40) of the run before",
+        "gone: not in this run",
+        "new: not in the run before",
+    ]
+    assert bench.disagreements(before, now, published, 0.25) == [
+        "edge: 2.50 lies outside 2.20x (2.00-2.40) of the run before",
+        "edge: 2.50x (2.10-2.80) together, spread too wide",
         "gone: not in this run",
         "new: not in the run before",
     ]
     published.append(figure("apart", 1.0, 1.6, 2.0))
     assert "apart: 2.00x (2.00-2.00) does not overlap 1.10x (1.00-1.20)" in (
-        bench.disagreements(before, now, published)
+        bench.disagreements(before, now, published, 0.3)
     )
-    assert bench.disagreements(before[:1], now[:1], published[:1]) == []
+    assert bench.disagreements(before[:1], now[:1], published[:1], 0.25) == []
 
 
 def test_two_runs_are_published_as_their_rounds_together() -> None:
     bench = load_bench()
-    size = bench.value("size", [391.0], "KB", target="-", met=None)
-    before = [bench.compare("x", [1.0] * 3, [1.0, 1.1, 1.2], target=1.5), size]
-    now = [bench.compare("x", [1.0] * 3, [2.0, 2.0, 2.0], target=1.5), replace(size)]
-    (x, published_size) = bench.pooled([before, now])
+    before = [
+        bench.compare("x", [1.0] * 3, [1.0, 1.1, 1.2], target=1.5, note="a note"),
+        bench.compare("y", [1.0] * 3, [2.0] * 3, target=1.5),
+        bench.value("size of old.whl", [391.0], "KB", target="-", met=None),
+    ]
+    now = [
+        bench.compare("x", [1.0] * 3, [2.0, 2.0, 2.0], target=1.5, note="a note"),
+        bench.compare("y", [1.0] * 3, [2.0] * 3, target=1.5),
+        bench.value("size of new.whl", [392.0], "KB", target="-", met=None),
+    ]
+    x, y, size = bench.together(before, now)
     assert x.rounds == [1.0, 1.1, 1.2, 2.0, 2.0, 2.0]
     assert x.ratio == pytest.approx(1.6)
-    assert x.met is True  # neither run alone decides
-    assert published_size == now[1]
-    assert published_size is not now[1]
+    # The rounds together meet the target; the run before alone did not.
+    assert x.met is False
+    assert x.note == "a note; met by both runs' rounds together, not by each run alone"
+    assert y.met is True
+    assert len(y.rounds) == 6
+    assert size == now[2]  # values are this run's, whatever the run before measured
     assert before[0].rounds == [1.0, 1.1, 1.2]  # the runs' own figures are kept
+
+
+def fake_measurements(monkeypatch: pytest.MonkeyPatch, bench: ModuleType, ratio: float) -> None:
+    """main() without measuring: one ratio figure, no memory or package figures."""
+    figure = lambda *_args: [bench.compare("f", [1.0] * 3, [ratio] * 3)]  # noqa: E731
+    monkeypatch.setattr(bench, "measure_in_workers", figure)
+    monkeypatch.setattr(bench, "bench_memory", lambda *_args: [])
+    monkeypatch.setattr(bench, "package_figures", lambda *_args: [])
 
 
 def test_a_run_that_does_not_repeat_the_one_before_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bench = load_bench()
-
-    def measures(ratio: float) -> None:
-        figure = lambda *_args: [bench.compare("f", [1.0] * 3, [ratio] * 3)]  # noqa: E731
-        monkeypatch.setattr(bench, "measure_in_workers", figure)
-
-    monkeypatch.setattr(bench, "bench_memory", lambda *_args: [])
-    monkeypatch.setattr(bench, "package_figures", lambda *_args: [])
     first, second, third = tmp_path / "1.json", tmp_path / "2.json", tmp_path / "3.json"
-    measures(3.0)
+    fake_measurements(monkeypatch, bench, 3.0)
     assert bench.main(["--json", str(first)]) == 0
-    measures(3.0)
     assert bench.main(["--json", str(second), "--against", str(first)]) == 0
     agreed = json.loads(second.read_text())
     assert agreed["disagreements"] == []
     assert [len(run["figures"][0]["rounds"]) for run in agreed["runs"]] == [3, 3]
+    assert [run["machine"]["command"] for run in agreed["runs"]] == [
+        f"benchmarks/bench.py --json {first}",
+        f"benchmarks/bench.py --json {second} --against {first}",
+    ]
     assert len(agreed["figures"][0]["rounds"]) == 6  # both runs' rounds, published
-    measures(2.0)
+    fake_measurements(monkeypatch, bench, 2.0)
     assert bench.main(["--json", str(third), "--against", str(second)]) == 3
     recorded = json.loads(third.read_text())
     # Against the run before's own rounds, not the two runs it published together.
@@ -222,14 +271,43 @@ def test_a_run_that_does_not_repeat_the_one_before_says_so(
     assert "does not repeat the one before" in capsys.readouterr().out
 
 
+def test_a_run_is_only_checked_against_a_comparable_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bench = load_bench()
+    fake_measurements(monkeypatch, bench, 3.0)
+    first = tmp_path / "first.json"
+    assert bench.main(["--json", str(first)]) == 0
+    results = json.loads(first.read_text())
+    other = tmp_path / "other.json"
+    results["runs"][-1]["machine"]["python"] = "CPython 3.99.0"
+    other.write_text(json.dumps(results))
+    with pytest.raises(SystemExit, match=r"python 'CPython 3\.99\.0' there"):
+        bench.main(["--against", str(other)])
+    with pytest.raises(SystemExit, match="quick False there, True here"):
+        bench.main(["--quick", "--against", str(first)])
+    del results["runs"]
+    other.write_text(json.dumps(results))
+    with pytest.raises(SystemExit, match=r"not the results of a bench\.py run"):
+        bench.main(["--against", str(other)])
+    with pytest.raises(SystemExit, match=r"not the results of a bench\.py run"):
+        bench.main(["--against", str(tmp_path / "missing.json")])
+
+
+def test_a_measuring_process_that_fails_stops_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    bench = load_bench()
+    monkeypatch.setattr(bench, "__file__", "/nonexistent/bench.py")
+    with pytest.raises(SystemExit, match="measuring process 1 failed with status 2"):
+        bench.measure_in_workers(True, 1, 2)
+
+
 def test_a_noisy_run_says_so_and_writes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bench = load_bench()
     noisy = bench.compare("noisy figure", [1.0] * 4, [1.0, 2.0, 3.0, 4.0], target=1)
+    fake_measurements(monkeypatch, bench, 1.0)
     monkeypatch.setattr(bench, "measure_in_workers", lambda *_args: [noisy])
-    monkeypatch.setattr(bench, "bench_memory", lambda *_args: [])
-    monkeypatch.setattr(bench, "package_figures", lambda *_args: [])
     written = tmp_path / "results.json"
     assert bench.main(["--json", str(written), "--rounds", "3"]) == 2
     assert not written.exists()
@@ -269,22 +347,29 @@ def test_abi_compare_names_a_worker_that_stops(tmp_path: Path) -> None:
     assert "give --dist DIR, or both --a and --b" in bad.stderr
 
 
+def quoted_ratios(text: str) -> list[str]:
+    """The ratios a text quotes with their range, spelled as bench.py prints them (the
+    docs set them with a multiplication sign and an en dash)."""
+    text = text.replace("\N{MULTIPLICATION SIGN}", "x").replace("\N{EN DASH}", "-")
+    return re.findall(r"[\d.]+x \([\d.]+-[\d.]+\)", text)
+
+
+def printed_ratios(bench: ModuleType, figures: list[dict[str, object]]) -> set[str]:
+    return {
+        bench.ratio_text(bench.Figure(**figure)) for figure in figures if figure["kind"] != "value"
+    }
+
+
 def test_readme_figures_are_those_of_the_recorded_run() -> None:
     """Every ratio the README's Performance section quotes with its range is a figure of
     benchmarks/results.json as bench.py prints it, so the README cannot keep the numbers
-    of a run that was since replaced."""
+    of a run that was since replaced; benchmarks/README.md quotes those, each run's own
+    and those of the run after (benchmarks/next-run.json), and nothing else."""
     bench = load_bench()
     recorded = json.loads((ROOT / "benchmarks" / "results.json").read_text(encoding="utf-8"))
-    printed = {
-        bench.ratio_text(bench.Figure(**figure))
-        for figure in recorded["figures"]
-        if figure["kind"] != "value"
-    }
+    printed = printed_ratios(bench, recorded["figures"])
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("\n## Performance\n", 1)[1].split("\n## ", 1)[0]
-    # The README sets the figures with a multiplication sign and an en dash.
-    section = section.replace("\N{MULTIPLICATION SIGN}", "x").replace("\N{EN DASH}", "-")
-    quoted = re.findall(r"[\d.]+x \([\d.]+-[\d.]+\)", section)
+    quoted = quoted_ratios(readme.split("\n## Performance\n", 1)[1].split("\n## ", 1)[0])
     assert quoted, "the README's Performance section quotes no figure with its range"
     stale = [q for q in quoted if q not in printed]
     assert not stale, f"README figures not in benchmarks/results.json: {stale}"
@@ -294,10 +379,19 @@ def test_readme_figures_are_those_of_the_recorded_run() -> None:
     assert len(recorded["runs"]) == 2, "benchmarks/results.json was not run --against a run"
     before, now = ([bench.Figure(**f) for f in run["figures"]] for run in recorded["runs"])
     published = [bench.Figure(**figure) for figure in recorded["figures"]]
-    assert bench.disagreements(before, now, published) == recorded["disagreements"] == []
-    assert published == bench.pooled([before, now])
-    # benchmarks/README.md shows the run as a table of bench.py's own output.
+    assert published == bench.together(before, now)
+    assert bench.disagreements(before, now, published, recorded["max_spread"]) == []
+    assert recorded["disagreements"] == []
+    # benchmarks/README.md shows the published figures as a table of bench.py's output.
     notes = (ROOT / "benchmarks" / "README.md").read_text(encoding="utf-8")
-    table = notes.split("\n## Results\n", 1)[1].split("\n## ", 1)[0]
-    missing = [text for text in printed if f"| {text} |" not in table]
+    results = notes.split("\n## Results\n", 1)[1].split("\n## ", 1)[0]
+    missing = [text for text in printed if f"| {text} |" not in results]
     assert not missing, f"benchmarks/README.md's table lacks the recorded figures {missing}"
+    # The run after the published pair, checked against its second run.
+    after = json.loads((ROOT / "benchmarks" / "next-run.json").read_text(encoding="utf-8"))
+    assert after["runs"][0] == recorded["runs"][1]
+    known = printed.union(
+        *(printed_ratios(bench, run["figures"]) for run in [*recorded["runs"], *after["runs"]])
+    )
+    unknown = [q for q in quoted_ratios(results) if q not in known]
+    assert not unknown, f"benchmarks/README.md quotes figures of no recorded run: {unknown}"
