@@ -128,10 +128,13 @@ def test_ctrl_c_cancels_a_duel_with_keyboard_interrupt() -> None:
     trials = 50_000 if ON_PYPY else 100_000_000
     out = run_isolated(
         f"""
-        import _thread, threading, time
+        import _thread, signal, threading, time
 
         from game_with_pyo3 import dnd
 
+        # Python's Ctrl-C handler, even when this process started with SIGINT ignored (as
+        # a background job of a shell is): interrupt_main does nothing without it.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         wall = dnd.Character("Wall", 10_000, 1, 1)  # duels that last thousands of rounds
         threading.Timer(0.1, _thread.interrupt_main).start()  # Ctrl-C, on every platform
         start = time.perf_counter()
