@@ -855,18 +855,21 @@ def together(before: list[Figure], now: list[Figure]) -> list[Figure]:
     """This run's figures with both runs' rounds of each ratio pooled. A target counts
     as met only if the rounds together and each run alone meet it."""
     earlier = {f.name: f for f in before if f.kind != "value"}
-    figures = []
-    for figure in now:
-        if figure.kind == "value" or figure.name not in earlier:
-            figures.append(figure)
+    figures = with_notes(
+        [
+            pooled([[earlier[f.name]], [f]])[0] if f.kind != "value" and f.name in earlier else f
+            for f in now
+        ]
+    )
+    this_run = {f.name: f for f in now}
+    for figure in figures:
+        if figure.kind == "value" or figure.name not in earlier or not figure.met:
             continue
-        (both,) = pooled([[earlier[figure.name]], [figure]])
-        if both.met and not (earlier[figure.name].met and figure.met):
-            both.met = False
+        if not (earlier[figure.name].met and this_run[figure.name].met):
+            figure.met = False
             missed = "met by both runs' rounds together, not by each run alone"
-            both.note = f"{both.note}; {missed}" if both.note else missed
-        figures.append(both)
-    return with_notes(figures)
+            figure.note = f"{figure.note}; {missed}" if figure.note else missed
+    return figures
 
 
 def disagreements(

@@ -170,6 +170,15 @@ def test_the_randint_ceiling_comes_from_the_pooled_baselines() -> None:
     randint = bench.compare("roll_dice(9, 20) list vs random.randint list", [3.0], [250.0])
     bench.with_notes([floor, randint])
     assert randint.note == "no list can beat the floor: the ceiling here is 125x"
+    # Published from two runs, the first of which missed the target: both notes stay.
+    missed = bench.compare(randint.name, [3.0], [270.0], target=100)
+    met = bench.compare(randint.name, [2.0], [250.0], target=100)
+    _, published = bench.together([floor, missed], [floor, met])
+    assert published.met is False
+    assert published.note == (
+        "no list can beat the floor: the ceiling here is 130x; "
+        "met by both runs' rounds together, not by each run alone"
+    )
 
 
 def test_two_runs_in_a_row_are_checked_against_each_other() -> None:
