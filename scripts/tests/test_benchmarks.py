@@ -152,10 +152,13 @@ def test_a_figure_taken_every_few_rounds_counts_rounds_over_all_processes() -> N
 
     def plan(every: int) -> object:
         rounds: list[float] = []
+
+        def measure() -> None:
+            rounds.append(1.0)
+            taken.append(every)
+
         return bench.Plan(
-            lambda: (rounds.append(1.0), taken.append(every)),
-            lambda: bench.compare(f"every {every}", [1.0] * len(rounds), rounds),
-            every,
+            measure, lambda: bench.compare(f"every {every}", [1.0] * len(rounds), rounds), every
         )
 
     # The second of three processes of two rounds each takes rounds 2 and 3.
