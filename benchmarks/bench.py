@@ -157,21 +157,6 @@ class Pair:
         self.baseline_times.append(spent[1] / SLICES)
 
 
-def interleaved(
-    ours: Callable[[], object],
-    baseline: Callable[[], object],
-    rounds: int,
-    *,
-    ours_number: int | None = None,
-    baseline_number: int | None = None,
-) -> tuple[list[float], list[float]]:
-    """Per-round seconds per call of `ours` and `baseline` (see `Pair`)."""
-    pair = Pair(ours, baseline, ours_number=ours_number, baseline_number=baseline_number)
-    for _ in range(rounds):
-        pair.round()
-    return pair.ours_times, pair.baseline_times
-
-
 @dataclass
 class Plan:
     """One figure to measure: `measure` takes one more round of it (in every `every`th

@@ -97,13 +97,15 @@ def test_quick_benchmark_run(tmp_path: Path) -> None:
 def test_ratios_come_from_interleaved_rounds() -> None:
     bench = load_bench()
     calls: list[str] = []
-    ours, theirs = bench.interleaved(
+    pair = bench.Pair(
         lambda: calls.append("A"),
         lambda: calls.append("B"),
-        2,
         ours_number=bench.SLICES,
         baseline_number=bench.SLICES,
     )
+    pair.round()
+    pair.round()
+    ours, theirs = pair.ours_times, pair.baseline_times
     # A warm-up of each, one timed call of each to decide on warming, then per round
     # SLICES slices in alternating order, each slice of a short call warmed first.
     slices = ["A", "A", "B", "B", "B", "B", "A", "A"] * (bench.SLICES // 2)
