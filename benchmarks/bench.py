@@ -175,11 +175,11 @@ def paired(
     *,
     every: int = 1,
     **options: Any,
-) -> tuple[Plan, Pair]:
+) -> Plan:
     """The plan of a figure comparing `ours` with `baseline` (`options` as `compare`)."""
     pair = Pair(ours, baseline)
     figure = lambda: compare(name, pair.ours_times, pair.baseline_times, **options)  # noqa: E731
-    return Plan(pair.round, figure, every), pair
+    return Plan(pair.round, figure, every)
 
 
 def run_plans(plans: list[Plan], rounds: int, first: int = 0) -> list[Figure]:
@@ -278,7 +278,7 @@ def plan_roll_dice(n: int) -> list[Plan]:
     ours_list = lambda: dnd.roll_dice(n, 20)  # noqa: E731
     ours_list_1 = lambda: dnd.roll_dice(n, 20, threads=1)  # noqa: E731
     floor = lambda: list(bytes(n))  # noqa: E731
-    against_floor, _ = paired(
+    against_floor = paired(
         f"roll_dice({n:_}, 20) list vs the floor list(bytes(n))",
         ours_list,
         floor,
@@ -294,7 +294,7 @@ def plan_roll_dice(n: int) -> list[Plan]:
             floor,
             kind="cost",
             note=one_core,
-        )[0]
+        )
     )
     rng = random.Random(1)
     randint = lambda: [rng.randint(1, 20) for _ in range(n)]  # noqa: E731
@@ -305,7 +305,7 @@ def plan_roll_dice(n: int) -> list[Plan]:
             randint,
             every=3,
             target=100,
-        )[0]
+        )
     )
     try:
         import numpy as np
@@ -341,7 +341,7 @@ def plan_roll_dice(n: int) -> list[Plan]:
             {"note": "like for like: one core and one byte per die on both sides"},
         ),
     ):
-        plans.append(paired(name, ours, baseline, **options)[0])
+        plans.append(paired(name, ours, baseline, **options))
     return plans
 
 
@@ -374,7 +374,7 @@ def plan_per_call() -> list[Plan]:
         ),
         ("Character.attack per call (with a heal)", attack_ours, attack_pure, 3),
     ]
-    return [paired(name, ours, pure, target=target)[0] for name, ours, pure, target in cases]
+    return [paired(name, ours, pure, target=target) for name, ours, pure, target in cases]
 
 
 def plan_duel(trials: int, pure_trials: int) -> list[Plan]:
@@ -382,7 +382,7 @@ def plan_duel(trials: int, pure_trials: int) -> list[Plan]:
     pa, pb = PyCharacter("A", 30, 16, 12), PyCharacter("B", 24, 10, 18)
     one = lambda: dnd.simulate_duel(a, b, trials=trials, seed=1, threads=1)  # noqa: E731
     two = lambda: dnd.simulate_duel(a, b, trials=trials, seed=1, threads=2)  # noqa: E731
-    per_trial, _ = paired(
+    per_trial = paired(
         f"simulate_duel, 1 thread, per trial ({trials:_} trials)",
         one,
         lambda: duel(pa, pb, pure_trials, 1),
@@ -391,7 +391,7 @@ def plan_duel(trials: int, pure_trials: int) -> list[Plan]:
         per=trials,
         note=f"pure Python ran {pure_trials:_} trials per round",
     )
-    scaling, _ = paired("simulate_duel scaling 1 -> 2 threads", two, one, target=1.8)
+    scaling = paired("simulate_duel scaling 1 -> 2 threads", two, one, target=1.8)
     return [per_trial, scaling, background_thread_share(a, b, trials)]
 
 
@@ -997,8 +997,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {f.name}: {ratio_text(f)}, spread {f.spread:.0%}")
         print("The machine was too noisy to trust these figures: nothing written. Rerun when idle.")
         return 2
-    command = "benchmarks/bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    own = {"machine": {**info, "command": command.strip()}, "figures": [asdict(f) for f in figures]}
+    command = " ".join(["benchmarks/bench.py", *(argv if argv is not None else sys.argv[1:])])
+    own = {"machine": {**info, "command": command}, "figures": [asdict(f) for f in figures]}
     disagree: list[str] = []
     published = figures
     if before is not None:
@@ -1016,9 +1016,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(table(published, markdown=False))
     runs = [*([before] if before else []), own]
-    write_results(
-        args, info, command=command.strip(), figures=published, runs=runs, disagree=disagree
-    )
+    write_results(args, info, command=command, figures=published, runs=runs, disagree=disagree)
     if disagree and not args.quick:
         print("This run does not repeat the one before: its results say so. Run again.")
         return 3
