@@ -2,6 +2,7 @@
 """The project's front door: set up, test and rehearse a release.
 
     python3 scripts/dev.py setup      # .venv with every tool (uv, locked versions)
+    python3 scripts/dev.py install    # the release wheel built and installed into .venv
     python3 scripts/dev.py test       # every check and test (what CI runs)
     python3 scripts/dev.py rehearse   # the release rehearsal (see scripts/rehearse.py)
     python3 scripts/dev.py locked-version uv   # a tool's version pinned in uv.lock
@@ -173,6 +174,9 @@ def parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("setup", help="the .venv with every tool, from uv.lock")
+    commands.add_parser(
+        "install", help="build the release wheel and install it into .venv (not editable)"
+    )
     commands.add_parser("test", help="every check and test (what CI runs)")
     rehearse_cmd = commands.add_parser("rehearse", help="the release rehearsal")
     rehearse_cmd.add_argument("args", nargs=argparse.REMAINDER, help="scripts/rehearse.py's")
@@ -190,6 +194,9 @@ def main(argv: list[str]) -> None:
         print(locked_version(args.name))
     elif args.command == "setup":
         setup()
+    elif args.command == "install":
+        setup()
+        install_wheel()
     elif args.command == "test":
         test()
     else:

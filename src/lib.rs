@@ -28,9 +28,17 @@ mod _core {
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
-        m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+        m.add(
+            "__version__",
+            crate::bindings::python_version(env!("CARGO_PKG_VERSION")),
+        )?;
         m.add("MAX_DICE", crate::engine::dice::MAX_DICE)?;
         m.add("MAX_HEALTH", crate::engine::character::MAX_HEALTH)?;
+        // Errors the parser raises carry their own `position`; one made by hand reads
+        // the class's None instead of raising AttributeError.
+        m.py()
+            .get_type::<NotationError>()
+            .setattr("position", m.py().None())?;
         Ok(())
     }
 }

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import game_with_pyo3
+import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -19,11 +20,18 @@ else:
     settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 
-def pytest_report_header() -> str:
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse to test the source tree (``maturin develop``'s editable install, or
+    ``python/`` on ``sys.path``), at every verbosity."""
     location = Path(game_with_pyo3.__file__).resolve()
     if REPO / "python" in location.parents:
-        raise RuntimeError(
+        raise pytest.UsageError(
             f"game_with_pyo3 was imported from the source tree ({location}); "
-            "install the built wheel into the test environment instead"
+            "install the built wheel into the test environment instead "
+            "(python3 scripts/dev.py install)"
         )
+
+
+def pytest_report_header() -> str:
+    location = Path(game_with_pyo3.__file__).resolve()
     return f"game_with_pyo3 {game_with_pyo3.__version__} from {location.parent}"

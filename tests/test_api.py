@@ -91,9 +91,31 @@ def test_everything_has_a_signature(obj: object) -> None:
     assert inspect.signature(obj)  # type: ignore[arg-type]
 
 
-def test_result_constructors_check_consistency() -> None:
+@pytest.mark.parametrize(
+    ("args", "why"),
+    [
+        ((10, 3, 3, 1.0, {1: 10}), "wins do not add up"),
+        ((2, 1, 1, 1.0, {1: 2**64 - 1, 2: 3}), "counts that wrap around 64 bits"),
+        ((2, 1, 1, 1.5, {0: 1, 3: 1}), "a duel of zero rounds"),
+        ((2, 1, 1, float("nan"), {1: 2}), "a NaN mean"),
+        ((2, 1, 1, float("inf"), {1: 2}), "an infinite mean"),
+        ((2, 1, 1, 2.0, {1: 2}), "a mean that is not the mean of rounds"),
+        ((1, 1, 0, 2.0**33, {2**32 - 1: 1}), "a mean far from that of rounds"),
+    ],
+)
+def test_duel_stats_refuse_inconsistent_data(args: tuple[object, ...], why: str) -> None:
     with pytest.raises(ValueError, match="inconsistent"):
-        dnd.DuelStats(10, 3, 3, 1.0, {1: 10})
+        dnd.DuelStats(*args)  # type: ignore[arg-type]
+
+
+def test_result_constructors_check_consistency() -> None:
+    stats = dnd.DuelStats(4, 1, 3, 2.25, {1: 1, 2: 1, 3: 2})
+    assert (stats.trials, stats.mean_rounds, stats.rounds) == (4, 2.25, {1: 1, 2: 1, 3: 2})
+    real = dnd.simulate_duel(
+        dnd.Character("a", 40, 14, 12), dnd.Character("b", 40, 13, 11), trials=50, seed=1
+    )
+    again = dnd.DuelStats(real.trials, real.wins_a, real.wins_b, real.mean_rounds, real.rounds)
+    assert again.mean_rounds == real.mean_rounds
     assert dnd.Roll("2d6", seed=3).dice == dnd.roll("2d6", seed=3).dice
 
 
@@ -137,18 +159,24 @@ def test_cli_duel(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    "argv",
+    ("argv", "names"),
     [
-        ["roll", "4d"],
-        ["roll", "1d6", "--seed", "-3"],
-        ["duel", "--a", "X:0:10:10"],
-        ["duel", "--a", "nonsense"],
-        ["duel", "--trials", "0"],
+        (["roll", "4d"], "position 2"),
+        (["roll", "1d6", "--seed", "-3"], "seed"),
+        (["duel", "--seed", str(2**64)], "seed"),
+        (["duel", "--a", "X:0:10:10"], "health"),
+        (["duel", "--a", "nonsense"], "NAME:HEALTH:STR:DEX"),
+        (["duel", "--trials", "0"], "trials"),
+        (["duel", "--threads", str(2**63)], "threads"),
     ],
 )
-def test_cli_errors_are_messages(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_errors_are_messages(
+    argv: list[str], names: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert cli.main(argv) == 2
-    assert capsys.readouterr().err.startswith("error: ")
+    err = capsys.readouterr().err
+    assert err.startswith("error: ")
+    assert names in err
 
 
 @pytest.mark.subprocess

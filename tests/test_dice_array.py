@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import array
-import gc
-import platform
-import sys
-import threading
-import time
 
 import pytest
 from game_with_pyo3 import dnd
 from reference_rng import ReferenceDice
+from threadshare import BAR, best_share_during
 
 SIDES_MAX = 2**31 - 1
-ON_PYPY = platform.python_implementation() == "PyPy"
 
 # Widths change at 255/256 and 65,535/65,536 sides; counts cross the size where the work
 # detaches (4,096 dice) and the engine's 1,024-draw chunks.
@@ -98,57 +93,12 @@ def test_pickles_like_any_array() -> None:
 @pytest.mark.thread_unsafe(reason="measures how fast a thread runs; needs the CPU to itself")
 def test_dice_are_drawn_without_holding_the_interpreter() -> None:
     # While a big roll is drawn, a pure-Python thread keeps counting at a good share of
-    # its solo speed. A roll that kept the interpreter (the GIL) would freeze it for all
-    # of the drawing. Measured here: 0.2-0.5 of solo speed (the copy into the array stays
-    # attached; the low end with the machine busy) against 0.01-0.05 for C calls that
-    # hold the GIL as long. Free-threaded builds have no GIL to hold, and pass anyway.
-    # PyPy (7.3.19 here) reads lower and burstier, 0.15-0.3 (its attached copies out of
-    # the C buffer cost more), against 0.0003 for a call there that holds its GIL: it
-    # gets three tries and a lower bar, and a collection first so that a major
-    # collection of the suite's garbage is not what gets measured.
-    bar = 0.05 if ON_PYPY else 0.15
-    shares = []
-    for _ in range(3):
-        gc.collect()
-        shares.append(share_of_a_thread_while_rolling())
-        if shares[-1] >= bar:
-            break
-    share = max(shares)
-    assert share >= bar, f"while dice were drawn, another thread ran at {share:.1%} speed"
-
-
-def share_of_a_thread_while_rolling() -> float:
-    """A pure-Python counting thread's speed during big rolls, as a share of its solo
-    speed."""
-    ticks = 0
-    stop = threading.Event()
-
-    def count() -> None:
-        nonlocal ticks
-        while not stop.is_set():
-            ticks += 1
-
-    counter = threading.Thread(target=count)
-    old_interval = sys.getswitchinterval()
-    sys.setswitchinterval(0.001)
-    counter.start()
-    try:
-        time.sleep(0.05)
-        before, start = ticks, time.perf_counter()
-        time.sleep(0.2)
-        solo_rate = (ticks - before) / (time.perf_counter() - start)
-        counted = elapsed = 0.0
-        while elapsed < 0.3:
-            before, start = ticks, time.perf_counter()
-            # One thread: the roll must leave a core to the counter to measure anything.
-            dnd.roll_dice_array(dnd.MAX_DICE, SIDES_MAX, seed=1, threads=1)
-            elapsed += time.perf_counter() - start
-            counted += ticks - before
-    finally:
-        stop.set()
-        counter.join(timeout=10)
-        sys.setswitchinterval(old_interval)
-    return counted / elapsed / solo_rate
+    # its solo speed; a roll that kept the interpreter would freeze it for all of the
+    # drawing. One thread: the roll must leave a core to the counter to measure anything.
+    share = best_share_during(
+        lambda: dnd.roll_dice_array(dnd.MAX_DICE, SIDES_MAX, seed=1, threads=1)
+    )
+    assert share >= BAR, f"while dice were drawn, another thread ran at {share:.1%} speed"
 
 
 @pytest.mark.parametrize(

@@ -79,6 +79,16 @@ def test_malformed_notation_points_at_the_problem(expression: str, position: int
     assert isinstance(info.value, ValueError)
 
 
+def test_a_notation_error_made_by_hand_has_no_position() -> None:
+    err = dnd.NotationError("not dice")
+    assert err.position is None
+    assert str(err) == "not dice"
+    with pytest.raises(dnd.NotationError) as info:
+        dnd.roll("1d")
+    assert info.value.position == 2
+    assert dnd.NotationError("again").position is None  # the class default is untouched
+
+
 def test_total_overflow_is_an_overflow_error() -> None:
     with pytest.raises(OverflowError):
         dnd.roll("9223372036854775807 + 1")

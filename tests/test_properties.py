@@ -96,6 +96,7 @@ def test_arbitrary_text_never_crashes(text: str) -> None:
     else:
         assert isinstance(result.total, int)
         return
+    assert position is not None
     assert 0 <= position <= len(text)
 
 

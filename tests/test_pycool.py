@@ -45,6 +45,21 @@ def test_point() -> None:
     assert pycool.Point(1e300, 1e300).distance_from_origin() == pytest.approx(math.sqrt(2) * 1e300)
 
 
+def test_point_compared_with_anything_else_asks_the_other_side() -> None:
+    class Anything:
+        def __eq__(self, other: object) -> bool:
+            return isinstance(other, pycool.Point)
+
+        def __hash__(self) -> int:
+            return 0
+
+    p = pycool.Point(1, 2)
+    assert p == Anything()
+    assert p.__eq__(Anything()) is NotImplemented
+    assert p != (1.0, 2.0)  # type: ignore[comparison-overlap]
+    assert p != "Point(x=1.0, y=2.0)"  # type: ignore[comparison-overlap]
+
+
 @pytest.mark.parametrize(
     "clone", [copy.copy, copy.deepcopy, lambda p: pickle.loads(pickle.dumps(p))]
 )

@@ -50,7 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  {b.name} wins {stats.wins_b} ({1 - stats.win_rate_a:.1%})")
             print(f"  mean rounds {stats.mean_rounds:.2f}")
     except (ValueError, OverflowError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        # The bindings name the argument in the exception's notes.
+        notes = "".join(f" ({note})" for note in getattr(err, "__notes__", ()))
+        print(f"error: {err}{notes}", file=sys.stderr)
         return 2
     return 0
 

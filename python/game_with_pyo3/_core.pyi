@@ -6,7 +6,7 @@ MAX_DICE: Final[int]
 MAX_HEALTH: Final[int]
 
 class NotationError(ValueError):
-    position: int
+    position: int | None
 
 @final
 class Roll:

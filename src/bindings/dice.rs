@@ -13,6 +13,7 @@ use pyo3::types::{PyBytes, PyList, PyTuple, PyType};
 use super::notation::Roll;
 use super::{detach, restorer};
 use crate::engine::dice::{self, DiceRng};
+use crate::engine::error::Error;
 use crate::engine::notation::Expression;
 use crate::engine::threads::Threads;
 
@@ -230,7 +231,7 @@ fn list_drawn_ahead<'py>(
             .ok()?;
         let mut listed = Ok(());
         // Until every piece the helper handed over is taken and it has finished; if it
-        // panicked, the join below raises the panic again.
+        // panicked (a bug), the join below says so as an internal error.
         while let Some(piece) = handover.take(py) {
             listed = extend.call1((PyBytes::new(py, piece),)).map(drop);
             if listed.is_err() {
@@ -243,7 +244,9 @@ fn list_drawn_ahead<'py>(
             Ok(None) => Some(Err(PyMemoryError::new_err(format!(
                 "no memory for a buffer of {count} dice"
             )))),
-            Err(panic) => std::panic::resume_unwind(panic),
+            Err(panic) => Some(Err(
+                Error::from_panic("the roll_dice helper", &*panic).into()
+            )),
         }
     })
 }

@@ -35,13 +35,29 @@ impl DuelStats {
         mean_rounds: f64,
         rounds: BTreeMap<u32, u64>,
     ) -> PyResult<Self> {
+        let summed = rounds
+            .values()
+            .try_fold(0u64, |sum, &count| sum.checked_add(count));
+        let total_rounds = rounds.iter().try_fold(0u64, |sum, (&length, &count)| {
+            sum.checked_add(u64::from(length).checked_mul(count)?)
+        });
         if trials == 0
             || wins_a.checked_add(wins_b) != Some(trials)
-            || rounds.values().sum::<u64>() != trials
+            || summed != Some(trials)
+            || rounds.contains_key(&0)
         {
             return Err(PyValueError::new_err(
-                "inconsistent statistics: need trials >= 1, wins_a + wins_b == trials and rounds summing to trials",
+                "inconsistent statistics: need trials >= 1, wins_a + wins_b == trials and \
+                 rounds (each >= 1) whose counts sum to trials",
             ));
+        }
+        // The mean is derived data: it must be the mean of `rounds` (as simulate_duel
+        // computes it, up to rounding), which also rules out NaN and infinities.
+        let mean = total_rounds.map(|total| total as f64 / trials as f64);
+        if !mean.is_some_and(|mean| (mean - mean_rounds).abs() <= mean * 1e-12) {
+            return Err(PyValueError::new_err(format!(
+                "inconsistent statistics: mean_rounds={mean_rounds} is not the mean of rounds"
+            )));
         }
         Ok(Self {
             trials,

@@ -9,7 +9,7 @@ pyo3::create_exception!(
     game_with_pyo3.dnd,
     NotationError,
     PyValueError,
-    "Malformed dice notation. ``position`` is the 0-based offset of the problem."
+    "Malformed dice notation. ``position`` is the 0-based offset of the problem (``None``\non an instance not raised by the parser)."
 );
 
 impl From<Error> for PyErr {

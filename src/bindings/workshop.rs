@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyString, PyTuple};
+use pyo3::types::{PyBool, PyString, PyTuple};
 
 use super::detach::{self, Pair};
 use crate::engine::workshop;
@@ -65,16 +65,18 @@ impl Point {
         format!("Point(x={x:?}, y={y:?})")
     }
 
-    /// Both points are read at one instant; ``p == p`` locks ``p`` once.
-    fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> bool {
+    /// Both points are read at one instant; ``p == p`` locks ``p`` once. Anything but a
+    /// ``Point`` gets ``NotImplemented``, so Python asks the other operand.
+    fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> Py<PyAny> {
         let Ok(other) = other.cast::<Point>() else {
-            return false;
+            return py.NotImplemented();
         };
-        match detach::lock_pair(py, &self.point, &other.get().point) {
+        let equal = match detach::lock_pair(py, &self.point, &other.get().point) {
             // Coordinates are finite, so a point always equals itself.
             Pair::Same(_) => true,
             Pair::Distinct(mine, theirs) => *mine == *theirs,
-        }
+        };
+        PyBool::new(py, equal).to_owned().into_any().unbind()
     }
 
     fn __getnewargs__(&self, py: Python<'_>) -> (f64, f64) {

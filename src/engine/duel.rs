@@ -3,12 +3,11 @@
 //! Trial `i` draws from `DiceRng::for_task(seed, i)`, so which thread runs it does
 //! not matter: the same seed gives the same statistics for any thread count.
 
-use std::any::Any;
 use std::collections::BTreeMap;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::character::{Ability, Character, swing, to_hit};
 use super::dice::{DiceRng, Reach};
@@ -21,6 +20,8 @@ pub const MAX_TRIALS: i64 = 100_000_000;
 const CANCEL_CHECK_EVERY: u64 = 256;
 /// How often the coordinating thread calls the caller's `poll`.
 const POLL_INTERVAL: Duration = Duration::from_millis(20);
+/// Trials the calling thread runs between polls when it does a worker's share itself.
+const CALLER_SLICE: usize = 4096;
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct DuelStats {
@@ -244,14 +245,6 @@ fn check_duel(
     Ok((trials as u64, threads.count()))
 }
 
-fn panic_message(payload: &(dyn Any + Send)) -> &str {
-    payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("a duel worker panicked")
-}
-
 /// Run `trials` duels between copies of `a` and `b` on `threads` threads (default:
 /// the available cores, at most `threads::MAX_THREADS`).
 ///
@@ -302,27 +295,59 @@ fn simulate<H: Fn(u64) + Sync + ?Sized>(
     let caller = thread::current();
     let per_worker = trials.div_ceil(workers as u64);
     let results: Vec<thread::Result<Option<DuelStats>>> = thread::scope(|scope| {
+        let mut unstarted = Vec::new();
         let handles: Vec<_> = (0..workers as u64)
-            .map(|w| {
+            .filter_map(|w| {
                 let range = (w * per_worker).min(trials)..((w + 1) * per_worker).min(trials);
                 let (cancel, finished, caller) = (&cancel, &finished, &caller);
-                scope.spawn(move || {
-                    // Caught here, not at `join`, so a panicking worker still counts
-                    // as finished (the loop below waits for every worker) and stops
-                    // the others at once.
-                    let out = panic::catch_unwind(AssertUnwindSafe(|| {
-                        run_range(a, b, seed, range, cancel, before_trial)
-                    }));
-                    if out.is_err() {
-                        cancel.store(true, Ordering::Relaxed);
-                    }
-                    finished.fetch_add(1, Ordering::Release);
-                    caller.unpark();
-                    out
-                })
+                let work = range.clone();
+                let spawned = thread::Builder::new()
+                    .name("simulate_duel".into())
+                    .spawn_scoped(scope, move || {
+                        // Caught here, not at `join`, so a panicking worker still counts
+                        // as finished (the loop below waits for every worker) and stops
+                        // the others at once.
+                        let out = panic::catch_unwind(AssertUnwindSafe(|| {
+                            run_range(a, b, seed, work, cancel, before_trial)
+                        }));
+                        if out.is_err() {
+                            cancel.store(true, Ordering::Relaxed);
+                        }
+                        finished.fetch_add(1, Ordering::Release);
+                        caller.unpark();
+                        out
+                    });
+                spawned.map_err(|_| unstarted.push(range)).ok()
             })
             .collect();
-        while finished.load(Ordering::Acquire) < workers {
+        // A worker the system would not start (no threads or memory left): this thread
+        // runs its trials itself, a slice at a time, and still polls between slices. The
+        // statistics are the same, since trial `i` draws from its own stream.
+        let mut here = Vec::new();
+        let mut polled = Instant::now();
+        for range in unstarted {
+            for first in range.clone().step_by(CALLER_SLICE) {
+                if cancel.load(Ordering::Relaxed) {
+                    break;
+                }
+                let slice = first..(first + CALLER_SLICE as u64).min(range.end);
+                let out = panic::catch_unwind(AssertUnwindSafe(|| {
+                    run_range(a, b, seed, slice, &cancel, before_trial)
+                }));
+                if out.is_err() {
+                    cancel.store(true, Ordering::Relaxed);
+                }
+                here.push(out);
+                if polled.elapsed() >= POLL_INTERVAL {
+                    polled = Instant::now();
+                    if !cancel.load(Ordering::Relaxed) && poll() {
+                        cancelled_by_poll = true;
+                        cancel.store(true, Ordering::Relaxed);
+                    }
+                }
+            }
+        }
+        while finished.load(Ordering::Acquire) < handles.len() {
             thread::park_timeout(POLL_INTERVAL);
             if !cancel.load(Ordering::Relaxed) && poll() {
                 cancelled_by_poll = true;
@@ -332,6 +357,7 @@ fn simulate<H: Fn(u64) + Sync + ?Sized>(
         handles
             .into_iter()
             .map(|h| h.join().unwrap_or_else(Err))
+            .chain(here)
             .collect()
     });
     let mut total = DuelStats::default();
@@ -339,9 +365,7 @@ fn simulate<H: Fn(u64) + Sync + ?Sized>(
     for part in results {
         match part {
             Err(payload) => {
-                return Err(Error::Internal {
-                    message: format!("a duel worker panicked: {}", panic_message(&*payload)),
-                });
+                return Err(Error::from_panic("a duel worker", &*payload));
             }
             Ok(Some(stats)) => total.merge(stats),
             Ok(None) => stopped = true,
@@ -393,7 +417,7 @@ mod tests {
     #[test]
     fn cancel_stops_the_workers() {
         let slow = Character::new("Wall", 10_000, [1, 1, 10, 10, 10, 10]).unwrap();
-        let start = std::time::Instant::now();
+        let start = Instant::now();
         let result = simulate_duel(&slow, &slow, MAX_TRIALS, 0, Some(2), &mut || true);
         assert_eq!(result, Err(Error::Cancelled));
         assert!(start.elapsed() < Duration::from_secs(10));
@@ -402,7 +426,7 @@ mod tests {
     #[test]
     fn a_panicking_worker_is_an_internal_error_and_stops_the_others() {
         let slow = Character::new("Wall", 10_000, [1, 1, 10, 10, 10, 10]).unwrap();
-        let start = std::time::Instant::now();
+        let start = Instant::now();
         let fault = |trial: u64| assert!(trial != 3, "injected fault at trial {trial}");
         let result =
             simulate_duel_with_hook(&slow, &slow, MAX_TRIALS, 0, Some(2), &mut || false, &fault);

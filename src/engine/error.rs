@@ -1,6 +1,7 @@
 //! The one error type of the engine. Bindings map each variant to one Python
 //! exception class in a single `From<Error> for PyErr`.
 
+use std::any::Any;
 use std::fmt;
 
 /// Everything the engine can refuse.
@@ -38,6 +39,20 @@ impl Error {
         Self::Notation {
             position,
             message: message.into(),
+        }
+    }
+
+    /// A panic caught where a thread ends (`what` names the thread), reported as the
+    /// bug it is instead of unwinding into Python.
+    #[must_use]
+    pub fn from_panic(what: &str, payload: &(dyn Any + Send)) -> Self {
+        let detail = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("no message");
+        Self::Internal {
+            message: format!("{what} panicked: {detail}"),
         }
     }
 }
