@@ -7,14 +7,16 @@
 set -euo pipefail
 image=${1:?image}
 platform=${2:?platform}
-# packaging is the driver's one third-party import: pinned to uv.lock's version, from a
-# wheel. The suite's own dependencies are installed per venv by suite.py, from uv.lock.
-packaging_version=$(python3 scripts/dev.py locked-version packaging)
+# packaging is the driver's one third-party import: uv.lock's version and file hashes,
+# from a wheel. The suite's own dependencies are installed per venv by suite.py, from
+# uv.lock.
+packaging_requirement=$(python3 scripts/dev.py locked-requirement packaging)
 docker run --rm --platform "$platform" -v "$PWD:/io" -w /io \
-  -e PACKAGING_VERSION="$packaging_version" "$image" sh -c '
+  -e PACKAGING_REQUIREMENT="$packaging_requirement" "$image" sh -c '
   set -e
   driver=/opt/python/cp312-cp312/bin/python
+  printf "%s\n" "$PACKAGING_REQUIREMENT" > /tmp/packaging-requirement.txt
   "$driver" -m pip install --quiet --disable-pip-version-check --only-binary :all: \
-    "packaging==$PACKAGING_VERSION"
+    --require-hashes -r /tmp/packaging-requirement.txt
   "$driver" scripts/suite.py dist --require-all --python-glob "/opt/python/cp3*/bin/python"
 '

@@ -5,7 +5,7 @@
     python3 scripts/dev.py install    # the release wheel built and installed into .venv
     python3 scripts/dev.py test       # every check and test (what CI runs)
     python3 scripts/dev.py rehearse   # the release rehearsal (see scripts/rehearse.py)
-    python3 scripts/dev.py locked-version uv   # a tool's version pinned in uv.lock
+    python3 scripts/dev.py locked-requirement uv   # uv.lock's uv, with hashes, for pip
 
 Needs Python >= 3.11 (the package itself supports 3.10; the project's tools read TOML
 with the standard library) and only the standard library until the venv exists; then
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -66,16 +65,20 @@ def ensure_system_tools() -> None:
     step("install shellcheck", *as_root("apt-get", "install", "-y", "-qq", "shellcheck"))
 
 
-def locked_version(name: str) -> str:
-    """A tool's one version pinned in uv.lock: how this script and every workflow
-    bootstrap uv (and the container driver's packaging) before a venv exists, so
-    dependabot's update of uv.lock moves every pin at once."""
-    lock = (ROOT / "uv.lock").read_text(encoding="utf-8")
-    pattern = rf'^name = "{re.escape(name)}"\nversion = "([^"]+)"$'
-    found = re.findall(pattern, lock, re.MULTILINE)
+def locked_requirement(name: str) -> str:
+    """A pip requirement for a tool's version in uv.lock with the hash of every file
+    uv.lock lists for it, for `pip install --require-hashes`: how uv is bootstrapped
+    before anything else is installed, so that no job (some hold a publishing identity)
+    runs a file that uv.lock does not name."""
+    import tomllib  # after the version check above: 3.11 and later
+
+    lock = tomllib.loads((ROOT / "uv.lock").read_text(encoding="utf-8"))
+    found = [p for p in lock["package"] if p["name"] == name]
     if len(found) != 1:
         sys.exit(f"uv.lock pins {len(found)} versions of {name}; one is needed here")
-    return str(found[0])
+    files = [*found[0].get("wheels", []), *([found[0]["sdist"]] if "sdist" in found[0] else [])]
+    hashes = " ".join(f"--hash={f['hash']}" for f in files)
+    return f"{name}=={found[0]['version']} {hashes}"
 
 
 def setup() -> None:
@@ -88,9 +91,20 @@ def setup() -> None:
     step("rust toolchain", "rustup", "toolchain", "install")
     if not PYTHON.exists():
         step("create venv", sys.executable, "-m", "venv", VENV)
-    uv_pin = f"uv=={locked_version('uv')}"
     if not (BIN / "uv").exists():
-        step("install uv", PYTHON, "-m", "pip", "install", "--quiet", uv_pin)
+        requirement = VENV / "uv-requirement.txt"
+        requirement.write_text(locked_requirement("uv") + "\n", encoding="utf-8")
+        step(
+            "install uv",
+            PYTHON,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--require-hashes",
+            "-r",
+            requirement,
+        )
     step(
         "sync tools",
         BIN / "uv",
@@ -180,8 +194,12 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("test", help="every check and test (what CI runs)")
     rehearse_cmd = commands.add_parser("rehearse", help="the release rehearsal")
     rehearse_cmd.add_argument("args", nargs=argparse.REMAINDER, help="scripts/rehearse.py's")
-    locked = commands.add_parser("locked-version", help="a tool's version pinned in uv.lock")
-    locked.add_argument("name")
+    requirement = commands.add_parser(
+        "locked-requirement",
+        help="a tool's version in uv.lock with its files' hashes (pip --require-hashes)",
+    )
+    requirement.add_argument("name")
+    requirement.add_argument("--out", type=Path, help="requirements file (default: print it)")
     return parser
 
 
@@ -190,8 +208,11 @@ def main(argv: list[str]) -> None:
         rehearse(argv[1:])
         return
     args = parser().parse_args(argv)
-    if args.command == "locked-version":
-        print(locked_version(args.name))
+    if args.command == "locked-requirement":
+        if args.out is None:
+            print(locked_requirement(args.name))
+        else:
+            args.out.write_text(locked_requirement(args.name) + "\n", encoding="utf-8")
     elif args.command == "setup":
         setup()
     elif args.command == "install":

@@ -53,12 +53,14 @@ def test_tools_run_on_debian_python_3_11_2(tmp_path: Path) -> None:
         check=True,
     ).stdout
     front = subprocess.run(
-        [str(DEBIAN_PYTHON), str(SCRIPTS / "dev.py"), "locked-version", "uv"],
+        [str(DEBIAN_PYTHON), str(SCRIPTS / "dev.py"), "locked-requirement", "uv"],
         capture_output=True,
         text=True,
         check=False,
     )
     assert front.returncode == 0, front.stderr
+    assert front.stdout.startswith("uv==")
+    assert "--hash=sha256:" in front.stdout
     venv = tmp_path / "venv"
     uv = shutil.which("uv", path=pipeline.tool_env()["PATH"])
     assert uv

@@ -127,6 +127,37 @@ def test_refusals_leave_the_repository_unchanged(
     assert snapshot(repo) == before
 
 
+def test_the_first_release_can_be_the_version_cargo_toml_holds(repo: Path) -> None:
+    first = current(repo)
+    cargo = (repo / "Cargo.toml").read_text()
+    assert release.prepare(repo, first, date="2026-12-05") == f"v{first}"
+    assert (repo / "Cargo.toml").read_text() == cargo
+    assert f"## [{first}] - 2026-12-05" in (repo / "CHANGELOG.md").read_text()
+    assert versioning.verify_tag(repo, f"v{first}") == first
+    # Released now (tag and section): the same version again is refused.
+    (repo / "CHANGELOG.md").write_text(
+        (repo / "CHANGELOG.md")
+        .read_text()
+        .replace("## [Unreleased]\n", "## [Unreleased]\n\n### Fixed\n\n- More dice.\n", 1)
+    )
+    git(repo, "commit", "--quiet", "-am", "more")
+    with pytest.raises(versioning.ReleaseError, match="not greater than the current version"):
+        release.prepare(repo, first)
+
+
+def test_a_version_with_a_changelog_section_counts_as_released(repo: Path) -> None:
+    first = current(repo)
+    text = (repo / "CHANGELOG.md").read_text()
+    (repo / "CHANGELOG.md").write_text(
+        text.replace("[Unreleased]: ", f"## [{first}] - 2026-01-01\n\n- Old.\n\n[Unreleased]: ", 1)
+    )
+    git(repo, "commit", "--quiet", "-am", "history without a tag")
+    before = snapshot(repo)
+    with pytest.raises(versioning.ReleaseError, match="not greater than the current version"):
+        release.prepare(repo, first)
+    assert snapshot(repo) == before
+
+
 def test_behind_upstream_is_refused(repo: Path, tmp_path: Path) -> None:
     upstream = tmp_path / "upstream.git"
     git(repo, "clone", "--quiet", "--bare", str(repo), str(upstream))

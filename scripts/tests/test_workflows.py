@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import pipeline
 import pytest
 import tomllib
 import yaml
-from conftest import ROOT
+from conftest import ROOT, SCRIPTS
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 PIN = re.compile(r"uses:\s*([\w.-]+/[\w./-]+)@([0-9a-f]{40}) # v\d+\.\d+\.\d+\s*$")
@@ -67,6 +68,13 @@ def test_hardening(name: str) -> None:
                 assert step["with"]["persist-credentials"] is False, job_id
             assert "cache" not in step.get("uses", ""), job_id
             assert "sccache" not in str(step.get("with", {})), job_id
+            if "docker/setup-qemu-action" in step.get("uses", ""):
+                # Its default caches the binfmt image in the Actions cache.
+                assert step["with"]["cache-image"] is False, job_id
+            if "actions/upload-artifact" in step.get("uses", ""):
+                # A re-run of the job uploads the same name again; without this,
+                # upload-artifact refuses it and the re-run fails.
+                assert step["with"]["overwrite"] is True, job_id
     for line in (WORKFLOWS / name).read_text().splitlines():
         if re.match(r"\s*-?\s*uses:", line):
             assert PIN.search(line), f"not pinned by SHA with a version comment: {line}"
@@ -100,8 +108,20 @@ def test_every_pin_is_recorded_in_the_confirmation_table() -> None:
 def test_release_trigger_and_concurrency(release: dict[str, Any]) -> None:
     assert release["on"]["push"] == {"tags": ["v[0-9]*"]}
     assert "workflow_dispatch" in release["on"]
-    assert "pull_request" in release["on"]
     assert "refs/tags/" in release["concurrency"]["cancel-in-progress"]
+    # A pull request that changes the code runs the build and test cells ci.yml lacks.
+    paths = release["on"]["pull_request"]["paths"]
+    for path in ("src/**", "python/**", "tests/**", "Cargo.lock", "rust-toolchain.toml"):
+        assert path in paths, path
+
+
+def test_ci_runs_on_main_are_never_cancelled() -> None:
+    # GitHub cancels a run still pending in a concurrency group when a newer one
+    # arrives, cancel-in-progress or not: a push to main must get a group of its own.
+    concurrency = load("ci.yml")["concurrency"]
+    assert "github.run_id" in concurrency["group"]
+    assert "github.event_name == 'pull_request' && github.ref" in concurrency["group"]
+    assert concurrency["cancel-in-progress"] == "${{ github.event_name == 'pull_request' }}"
 
 
 def test_build_matrix_is_the_manifest(
@@ -236,6 +256,17 @@ def test_ci_runs_the_readme_command_and_cibuildwheel() -> None:
         assert identifier in config["build"]
     free_threaded = next(o for o in config["overrides"] if o["select"] == "cp31?t-*")
     assert "--parallel-threads" in free_threaded["test-command"]
+    # cibuildwheel cross-builds every Windows arch but the runner's own through
+    # CARGO_BUILD_TARGET; rustup adds no target by itself.
+    windows_runner_hosts = {"windows-2025": "x86_64-pc-windows-msvc"}
+    crossed = [
+        t.rust
+        for t in pipeline.load_targets()
+        if t.os == "win32" and windows_runner_hosts.get(t.ci_build, t.rust) != t.rust
+    ]
+    assert crossed == ["i686-pc-windows-msvc"]
+    for rust in crossed:
+        assert f"rustup target add {rust}" in config["windows"]["before-all"]
     macos = config["macos"]["environment"]["MACOSX_DEPLOYMENT_TARGET"]
     release_macos = next(t for t in pipeline.load_targets() if t.id == "macos-x86_64")
     assert release_macos.platform == f"macosx_{macos.replace('.', '_')}_x86_64"
@@ -430,3 +461,28 @@ def test_a_new_manifest_row_fails_the_contract_until_the_workflow_has_it(
     for contract in (test_build_matrix_is_the_manifest, test_every_built_wheel_is_tested):
         with pytest.raises(AssertionError, match="linux-loongarch64"):
             contract(release, [*targets, loongarch64])
+
+
+def test_tools_are_bootstrapped_from_hashed_requirements() -> None:
+    """Every pip install in a workflow or CI shell script installs uv.lock's files by
+    hash (dev.py locked-requirement), before uv takes over with its own locked sync."""
+    installs = []
+    for path in [*WORKFLOWS.glob("*.yml"), *SCRIPTS.glob("ci_*.sh")]:
+        text = re.sub(r"\\\n\s*", " ", path.read_text(encoding="utf-8"))
+        for line in text.splitlines():
+            if re.search(r"\bpip install\b", line) and not line.lstrip().startswith("#"):
+                installs.append((path.name, line))
+                assert "--require-hashes" in line, f"{path.name}: {line.strip()}"
+    assert len(installs) >= 11
+    lock = tomllib.loads((ROOT / "uv.lock").read_text(encoding="utf-8"))
+    for name in ("uv", "packaging"):
+        (package,) = [p for p in lock["package"] if p["name"] == name]
+        requirement = subprocess.run(
+            [sys.executable, str(SCRIPTS / "dev.py"), "locked-requirement", name],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        assert requirement[0] == f"{name}=={package['version']}"
+        files = [*package["wheels"], package["sdist"]]
+        assert sorted(requirement[1:]) == sorted(f"--hash={f['hash']}" for f in files)
