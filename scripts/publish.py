@@ -6,7 +6,8 @@
 Reads DIST/pypi.txt written by the gate (sdist last) and refuses any file whose
 platform tag PyPI does not accept. Asks the index which files of this version it
 already has (its simple API), checks their SHA-256 against ours, uploads only the
-missing ones one by one, then verifies the final set. A re-run after a half-finished
+missing ones (the wheels in one twine call, then the sdist: two trusted-publishing
+tokens, not one per file), then verifies the final set. A re-run after a half-finished
 upload therefore completes it without duplicates; twine 7 refuses `--skip-existing`
 for non-PyPI URLs, so this does not rely on it.
 
@@ -158,11 +159,13 @@ def publish(
     attestations: bool = False,
     limit: int | None = None,
 ) -> PublishReport:
-    """Upload what is missing. `limit` stops after that many uploads (to rehearse a
-    release that died half-way)."""
+    """Upload what is missing: the wheels in one twine call, then the sdist in another
+    (one trusted-publishing token each, not one per file). `limit` uploads only that many
+    files (to rehearse a release that died half-way)."""
     files = upload_list(dist)
     report = PublishReport()
     present = index_files(simple_url)
+    missing = []
     for path in files:
         if path.name in present:
             theirs = present[path.name]
@@ -173,9 +176,15 @@ def publish(
                     "the version"
                 )
             report.already_there.append(path.name)
+        else:
+            missing.append(path)
+    if limit is not None:
+        missing = missing[:limit]
+    # upload_list puts the sdist last: its arrival says the release is complete.
+    wheels = [p for p in missing if p.name.endswith(".whl")]
+    for batch in (wheels, [p for p in missing if p not in wheels]):
+        if not batch:
             continue
-        if limit is not None and len(report.uploaded) >= limit:
-            break
         cmd = [
             "twine",
             "upload",
@@ -183,17 +192,22 @@ def publish(
             "--disable-progress-bar",
             "--repository-url",
             repository_url,
-            str(path),
+            *map(str, batch),
         ]
         if attestations:
-            cmd += sorted(map(str, path.parent.glob(f"{path.name}.*.attestation")))
+            for path in batch:
+                cmd += sorted(map(str, path.parent.glob(f"{path.name}.*.attestation")))
             cmd.insert(2, "--attestations")
-        print(f"    uploading {path.name}", flush=True)
+        names = [p.name for p in batch]
+        print(f"    uploading {', '.join(names)}", flush=True)
         result = subprocess.run(cmd, env=tool_env(), check=False, capture_output=True, text=True)
         if result.returncode != 0:
             tail = (result.stdout + result.stderr).strip()[-1500:]
-            raise PipelineError(f"upload of {path.name} failed:\n{tail}")
-        report.uploaded.append(path.name)
+            raise PipelineError(
+                f"upload of {len(batch)} file(s) failed (a re-run uploads what is still "
+                f"missing):\n{tail}"
+            )
+        report.uploaded += names
     if limit is None:
         final = settled_listing(simple_url, [p.name for p in files])
         version = artifact_version(files[-1].name)

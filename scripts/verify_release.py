@@ -3,6 +3,7 @@
 
     verify_release.py DIST --version X.Y.Z [--index pypi | --simple-url URL]
                       [--repository URL] [--skip-download] [--attempts N]
+    verify_release.py DIST --release-assets DIR
 
 DIST is the gated set (SHA256SUMS and pypi.txt from scripts/gate.py). For every file of
 pypi.txt: download it from the index by its exact name and compare its SHA-256 with
@@ -11,7 +12,9 @@ SHA256SUMS; with --repository, verify its PEP 740 attestation against that repos
 from the index in a fresh venv and roll dice. The index (PyPI's CDN) may lag behind the
 upload: each step is retried a bounded number of times, then it fails saying what to
 do. The release workflow runs this on Linux, macOS and Windows; the rehearsal runs it
-against its local index.
+against its local index. With --release-assets, DIR holds the GitHub Release's assets as
+downloaded (`gh release download`): they must be exactly the gated files and SHA256SUMS,
+byte for byte.
 """
 
 from __future__ import annotations
@@ -81,6 +84,27 @@ def check_downloads(dist: Path, simple_url: str) -> list[str]:
             )
         checked.append(name)
     return checked
+
+
+def check_release_assets(dist: Path, assets: Path) -> list[str]:
+    """The Release's assets are exactly the gated artifacts and SHA256SUMS, unchanged."""
+    sums = gated_sums(dist)
+    expected = {*sums, "SHA256SUMS"}
+    found = {p.name for p in assets.iterdir() if p.is_file()}
+    if found != expected:
+        raise PipelineError(
+            f"the Release's assets are not the gated set: missing {sorted(expected - found)}, "
+            f"extra {sorted(found - expected)}"
+        )
+    for name, digest in sorted(sums.items()):
+        actual = hashlib.sha256((assets / name).read_bytes()).hexdigest()
+        if actual != digest:
+            raise PipelineError(
+                f"the Release's {name} has SHA-256 {actual}, the gate passed {digest}"
+            )
+    if (assets / "SHA256SUMS").read_bytes() != (dist / "SHA256SUMS").read_bytes():
+        raise PipelineError("the Release's SHA256SUMS is not the one the gate wrote")
+    return sorted(found)
 
 
 def check_attestations(dist: Path, repository: str) -> None:
@@ -153,7 +177,12 @@ def verify(
             lambda: print(f"    {len(check_downloads(dist, simple_url))} files match SHA256SUMS"),
         )
     if repository:
-        check_attestations(dist, repository)
+        retried(
+            "verifying every PEP 740 attestation",
+            attempts,
+            pause,
+            lambda: check_attestations(dist, repository),
+        )
     retried(
         f"pip install {DIST_NAME}=={version}",
         attempts,
@@ -167,8 +196,11 @@ def parser() -> argparse.ArgumentParser:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("dist", type=Path)
-    parser.add_argument("--version", required=True)
-    where = parser.add_mutually_exclusive_group(required=True)
+    parser.add_argument("--version")
+    parser.add_argument(
+        "--release-assets", type=Path, help="only check the GitHub Release's downloaded assets"
+    )
+    where = parser.add_mutually_exclusive_group()
     where.add_argument("--index", choices=sorted(publish.INDEXES))
     where.add_argument("--simple-url")
     parser.add_argument("--repository", help="verify PEP 740 attestations against it")
@@ -180,7 +212,18 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    cli = parser()
+    args = cli.parse_args(argv)
+    if args.release_assets:
+        try:
+            names = check_release_assets(args.dist, args.release_assets)
+        except PipelineError as err:
+            print(f"verify-release: {err}", file=sys.stderr)
+            return 1
+        print(f"verify-release: the Release's {len(names)} assets are the gated files")
+        return 0
+    if not args.version or not (args.index or args.simple_url):
+        cli.error("--version and one of --index/--simple-url are needed")
     simple_url = publish.INDEXES[args.index][1] if args.index else args.simple_url
     try:
         verify(

@@ -14,6 +14,7 @@ import local_index
 import pipeline
 import publish
 import pytest
+import verify_release
 from pipeline import tool_env
 
 
@@ -149,3 +150,32 @@ def test_an_index_that_never_lists_the_upload_says_what_to_do(
     monkeypatch.setattr(publish, "index_files", lambda _url: {"a.whl": ""})
     with pytest.raises(pipeline.PipelineError, match=r"still does not list \['b.tar.gz'\].*re-run"):
         publish.settled_listing("https://x.invalid/simple/", ["a.whl", "b.tar.gz"], (0, 0))
+
+
+def test_the_release_assets_must_be_the_gated_files(gated: Path, tmp_path: Path) -> None:
+    """verify-release's check of what `gh release download` fetched."""
+    assets = tmp_path / "assets"
+    assets.mkdir()
+    for name in [*verify_release.gated_sums(gated), "SHA256SUMS"]:
+        shutil.copy2(gated / name, assets)
+    assert verify_release.main([str(gated), "--release-assets", str(assets)]) == 0
+
+    victim = sorted(assets.glob("*.whl"))[0]
+    data = bytearray(victim.read_bytes())
+    data[-1] ^= 1
+    victim.write_bytes(bytes(data))
+    with pytest.raises(pipeline.PipelineError, match=rf"{victim.name} has SHA-256"):
+        verify_release.check_release_assets(gated, assets)
+    assert verify_release.main([str(gated), "--release-assets", str(assets)]) == 1
+
+    shutil.copy2(gated / victim.name, victim)
+    (assets / "extra.whl").write_bytes(b"not gated")
+    with pytest.raises(pipeline.PipelineError, match=r"extra \['extra.whl'\]"):
+        verify_release.check_release_assets(gated, assets)
+    (assets / "extra.whl").unlink()
+    (assets / "SHA256SUMS").unlink()
+    with pytest.raises(pipeline.PipelineError, match=r"missing \['SHA256SUMS'\]"):
+        verify_release.check_release_assets(gated, assets)
+    (assets / "SHA256SUMS").write_text((gated / "SHA256SUMS").read_text() + "\n")
+    with pytest.raises(pipeline.PipelineError, match="not the one the gate wrote"):
+        verify_release.check_release_assets(gated, assets)

@@ -375,7 +375,8 @@ def script_calls() -> list[tuple[str, str, list[str]]]:
                         continue
                     env = {k: _substitute(str(v), row, {}) for k, v in step.get("env", {}).items()}
                     command = _substitute(step["run"], row, env)
-                    calls += _calls_in(f"{workflow.name}:{job_id}", command, shlex)
+                    for line in command.replace("\\\n", " ").splitlines():
+                        calls += _calls_in(f"{workflow.name}:{job_id}", line, shlex)
     for script in sorted((ROOT / "scripts").glob("ci_*.sh")):
         text = re.sub(r'"\$\w+"', "dist", script.read_text())
         for line in text.replace("\\\n", " ").splitlines():
