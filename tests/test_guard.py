@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -25,7 +26,7 @@ def test_the_source_tree_is_refused_at_any_verbosity(tmp_path: Path, verbosity: 
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *verbosity, "tests"],
         cwd=tmp_path,
-        env={"PYTHONPATH": str(tmp_path / "python"), "PATH": ""},
+        env={**os.environ, "PYTHONPATH": str(tmp_path / "python")},
         capture_output=True,
         text=True,
         timeout=120,

@@ -53,9 +53,20 @@ def test_point_compared_with_anything_else_asks_the_other_side() -> None:
         def __hash__(self) -> int:
             return 0
 
+    class Nothing:
+        def __ne__(self, other: object) -> bool:
+            return not isinstance(other, pycool.Point)
+
+        __hash__ = None  # type: ignore[assignment]
+
     p = pycool.Point(1, 2)
     assert p == Anything()
     assert p.__eq__(Anything()) is NotImplemented
+    assert p.__ne__(Nothing()) is NotImplemented
+    assert not p != Nothing()  # type: ignore[comparison-overlap]  # noqa: SIM202
+    assert p != pycool.Point(1, 3)
+    assert not p != pycool.Point(1, 2)  # noqa: SIM202 - the operator under test
+    assert not p != p  # noqa: PLR0124, SIM202 - the same point, locked once
     assert p != (1.0, 2.0)  # type: ignore[comparison-overlap]
     assert p != "Point(x=1.0, y=2.0)"  # type: ignore[comparison-overlap]
 

@@ -111,7 +111,15 @@ def test_release_trigger_and_concurrency(release: dict[str, Any]) -> None:
     assert "refs/tags/" in release["concurrency"]["cancel-in-progress"]
     # A pull request that changes the code runs the build and test cells ci.yml lacks.
     paths = release["on"]["pull_request"]["paths"]
-    for path in ("src/**", "python/**", "tests/**", "Cargo.lock", "rust-toolchain.toml"):
+    for path in (
+        "src/**",
+        "python/**",
+        "tests/**",
+        "Cargo.lock",
+        "rust-toolchain.toml",
+        "README.md",
+        ".gitattributes",
+    ):
         assert path in paths, path
 
 
@@ -256,8 +264,8 @@ def test_ci_runs_the_readme_command_and_cibuildwheel() -> None:
         assert identifier in config["build"]
     free_threaded = next(o for o in config["overrides"] if o["select"] == "cp31?t-*")
     assert "--parallel-threads" in free_threaded["test-command"]
-    # cibuildwheel cross-builds every Windows arch but the runner's own through
-    # CARGO_BUILD_TARGET; rustup adds no target by itself.
+    # A Windows arch other than the runner's own is cross-built (maturin's build backend
+    # passes --target for a 32-bit Python); rustup adds no target by itself.
     windows_runner_hosts = {"windows-2025": "x86_64-pc-windows-msvc"}
     crossed = [
         t.rust

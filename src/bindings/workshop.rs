@@ -68,6 +68,30 @@ impl Point {
     /// Both points are read at one instant; ``p == p`` locks ``p`` once. Anything but a
     /// ``Point`` gets ``NotImplemented``, so Python asks the other operand.
     fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> Py<PyAny> {
+        self.compared(py, other, |equal| equal)
+    }
+
+    /// ``not ==``, and ``NotImplemented`` for anything but a ``Point`` (``PyO3``'s own
+    /// ``__ne__`` would answer without asking the other operand).
+    fn __ne__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> Py<PyAny> {
+        self.compared(py, other, |equal| !equal)
+    }
+
+    fn __getnewargs__(&self, py: Python<'_>) -> (f64, f64) {
+        let point = detach::lock(py, &self.point);
+        (point.x(), point.y())
+    }
+}
+
+impl Point {
+    /// `answer(equal)` as a Python bool when `other` is a `Point` (both read at one
+    /// instant, the same point locked once), else `NotImplemented`.
+    fn compared(
+        &self,
+        py: Python<'_>,
+        other: &Bound<'_, PyAny>,
+        answer: impl FnOnce(bool) -> bool,
+    ) -> Py<PyAny> {
         let Ok(other) = other.cast::<Point>() else {
             return py.NotImplemented();
         };
@@ -76,12 +100,10 @@ impl Point {
             Pair::Same(_) => true,
             Pair::Distinct(mine, theirs) => *mine == *theirs,
         };
-        PyBool::new(py, equal).to_owned().into_any().unbind()
-    }
-
-    fn __getnewargs__(&self, py: Python<'_>) -> (f64, f64) {
-        let point = detach::lock(py, &self.point);
-        (point.x(), point.y())
+        PyBool::new(py, answer(equal))
+            .to_owned()
+            .into_any()
+            .unbind()
     }
 }
 

@@ -20,8 +20,9 @@ pub const MAX_TRIALS: i64 = 100_000_000;
 const CANCEL_CHECK_EVERY: u64 = 256;
 /// How often the coordinating thread calls the caller's `poll`.
 const POLL_INTERVAL: Duration = Duration::from_millis(20);
-/// Trials the calling thread runs between polls when it does a worker's share itself.
-const CALLER_SLICE: usize = 4096;
+/// Trials the calling thread runs between polls when it does a worker's share itself:
+/// as often as a worker looks at the cancel flag.
+const CALLER_SLICE: u64 = CANCEL_CHECK_EVERY;
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct DuelStats {
@@ -321,23 +322,35 @@ fn simulate<H: Fn(u64) + Sync + ?Sized>(
             })
             .collect();
         // A worker the system would not start (no threads or memory left): this thread
-        // runs its trials itself, a slice at a time, and still polls between slices. The
-        // statistics are the same, since trial `i` draws from its own stream.
-        let mut here = Vec::new();
+        // runs its trials itself, a slice at a time, merged as it goes, and still polls
+        // between slices. The statistics are the same, since trial `i` draws from its own
+        // stream.
+        let mut here = DuelStats::default();
+        let mut here_outcome: thread::Result<bool> = Ok(true);
         let mut polled = Instant::now();
-        for range in unstarted {
-            for first in range.clone().step_by(CALLER_SLICE) {
+        'unstarted: for range in unstarted {
+            let mut first = range.start;
+            while first < range.end {
                 if cancel.load(Ordering::Relaxed) {
-                    break;
+                    here_outcome = Ok(false);
+                    break 'unstarted;
                 }
-                let slice = first..(first + CALLER_SLICE as u64).min(range.end);
-                let out = panic::catch_unwind(AssertUnwindSafe(|| {
+                let slice = first..(first + CALLER_SLICE).min(range.end);
+                first = slice.end;
+                match panic::catch_unwind(AssertUnwindSafe(|| {
                     run_range(a, b, seed, slice, &cancel, before_trial)
-                }));
-                if out.is_err() {
-                    cancel.store(true, Ordering::Relaxed);
+                })) {
+                    Ok(Some(stats)) => here.merge(stats),
+                    Ok(None) => {
+                        here_outcome = Ok(false);
+                        break 'unstarted;
+                    }
+                    Err(payload) => {
+                        cancel.store(true, Ordering::Relaxed);
+                        here_outcome = Err(payload);
+                        break 'unstarted;
+                    }
                 }
-                here.push(out);
                 if polled.elapsed() >= POLL_INTERVAL {
                     polled = Instant::now();
                     if !cancel.load(Ordering::Relaxed) && poll() {
@@ -354,10 +367,11 @@ fn simulate<H: Fn(u64) + Sync + ?Sized>(
                 cancel.store(true, Ordering::Relaxed);
             }
         }
+        let here = here_outcome.map(|finished| finished.then_some(here));
         handles
             .into_iter()
             .map(|h| h.join().unwrap_or_else(Err))
-            .chain(here)
+            .chain(std::iter::once(here))
             .collect()
     });
     let mut total = DuelStats::default();
