@@ -174,12 +174,21 @@ def test_a_panicking_worker_is_reported_as_a_bug_not_a_cancellation() -> None:
 @pytest.mark.subprocess
 @pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS caps mappings on Linux")
 @pytest.mark.skipif(sys.maxsize < 2**32, reason="a 1 TiB thread stack needs 64-bit sizes")
-def test_work_goes_on_when_no_thread_can_be_started() -> None:
-    # Every Rust thread asks for a 1 TiB stack (RUST_MIN_STACK) in an address space
-    # capped far below that, so the system refuses every thread the library would start,
-    # while ordinary allocations still fit. The calling thread then does the work of the
-    # threads it could not start: the same statistics and dice, no panic, a panic in its
-    # own share reported as a bug, and Ctrl-C still cancels.
+@pytest.mark.parametrize(
+    "stack",
+    [
+        pytest.param(2**40, id="no-thread-starts"),
+        pytest.param(2**32, id="some-threads-start"),
+    ],
+)
+def test_work_goes_on_when_threads_cannot_be_started(stack: int) -> None:
+    # Every Rust thread asks for a `stack`-byte stack (RUST_MIN_STACK) in an address
+    # space capped at 16 GiB above what the process has mapped, while ordinary
+    # allocations still fit. With 1 TiB stacks the system refuses every thread the
+    # library would start; with 4 GiB stacks it starts a few and refuses the rest. The
+    # calling thread then does the work of the threads it could not start: the same
+    # statistics and dice, no panic, a panic in its own share or a started worker's
+    # reported as a bug, and Ctrl-C still cancels.
     a = dnd.Character("Fighter", 30, 16, 12, 14)
     b = dnd.Character("Rogue", 24, 10, 18, 12)
     duel = dnd.simulate_duel(a, b, trials=20_000, seed=5, threads=1)
@@ -190,7 +199,7 @@ def test_work_goes_on_when_no_thread_can_be_started() -> None:
     ]
     out = run_isolated(
         """
-        import _thread, mmap, resource, signal, sys, threading
+        import _thread, mmap, os, resource, signal, sys, threading
         from hashlib import sha256
 
         from game_with_pyo3 import _core, dnd
@@ -226,15 +235,26 @@ def test_work_goes_on_when_no_thread_can_be_started() -> None:
         except RuntimeError as err:
             print("internal" if "a duel worker panicked" in str(err) else err)
 
-        threading.Timer(0.2, _thread.interrupt_main).start()
+        def interrupt():
+            # This process's threads: this one, the timer's and the started workers.
+            print(len(os.listdir("/proc/self/task")) - 2)
+            _thread.interrupt_main()
+
+        threading.Timer(0.2, interrupt).start()
         try:
             dnd.simulate_duel(wall, wall, trials=100_000_000, seed=1, threads=256)
         except KeyboardInterrupt:
             print("cancelled")
         """,
         timeout=120,
-        env={"RUST_MIN_STACK": str(2**40)},
+        env={"RUST_MIN_STACK": str(stack)},
     )
     if out.strip() in ("no /proc", "not enforced"):
         pytest.skip(f"cannot cap this process's address space here: {out.strip()}")
-    assert out.split() == ["capped", *expected, "internal", "cancelled"]
+    *lines, started, cancelled = out.split()
+    assert lines == ["capped", *expected, "internal"]
+    assert cancelled == "cancelled"
+    if stack == 2**40:
+        assert started == "0"
+    else:
+        assert 0 < int(started) < 256, f"{started} of 256 workers started"

@@ -206,7 +206,7 @@ def test_publish_needs_everything_and_holds_one_permission(release: dict[str, An
     assert runners == {"ubuntu", "macos", "windows"}
     assert "--repository" in str(verify)
     assert "gh attestation verify" in str(verify)
-    assert publish["permissions"] == {"id-token": "write"}
+    assert publish["permissions"] == {"contents": "read", "id-token": "write"}
     assert publish["environment"]["name"] == "pypi"
     assert "refs/tags/v" in publish["if"]
     assert "github.event_name == 'push'" in publish["if"]
