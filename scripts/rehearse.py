@@ -293,14 +293,20 @@ def cell_report(outcomes: list[suite.WheelOutcome]) -> list[str]:
 
 
 def why_not_here(target: Target, python: str) -> str:
+    if target.ci_test == "container":
+        in_ci = f"CI: container {target.ci_test_image} on {target.ci_test_runner}"
+    elif target.ci_test == "vm":
+        in_ci = f"CI: a {target.os} VM on {target.ci_test_runner}"
+    else:
+        in_ci = f"CI: {target.ci_test_runner}"
     if target.os != "linux":
-        return f"needs a {target.os} machine ({target.ci_test_runner} in CI)"
+        return f"needs a {target.os} machine ({in_ci})"
     if python.endswith("t"):
-        return "no free-threaded CPython can be had on this machine (CI only)"
+        return f"no free-threaded CPython can be had on this machine ({in_ci})"
     if target.libc == "musl":
-        return f"no musl CPython on this machine; CI container {target.ci_test_image}"
+        return f"no musl CPython on this machine ({in_ci})"
     if target.qemu:
-        return f"CI container {target.ci_test_image}; here only Debian's python3 under qemu"
+        return f"here only Debian's python3 under qemu ({in_ci})"
     if runs_on(target, "linux", "x86_64", 64, "glibc"):
         for root in load_debian_roots():
             if root["arch"] == "amd64" and python in root["pythons"]:

@@ -220,3 +220,15 @@ def test_an_untested_pypy_cell_says_where_it_could_run() -> None:
     )
     assert "linux-aarch64 pypy3.11: not run here: " in "\n".join(lines)
     assert "linux-aarch64 pypy3.11: not run here: runs in the Debian" not in "\n".join(lines)
+
+
+def test_every_cell_not_run_here_says_where_ci_runs_it() -> None:
+    lines = [line for line in rehearse.cell_report([]) if ": not run here: " in line]
+    assert lines
+    for line in lines:
+        assert "None" not in line, line
+    native = "linux-aarch64 3.14: not run here: here only Debian's python3 under qemu"
+    assert f"{native} (CI: ubuntu-24.04-arm)" in lines
+    assert "freebsd-x86_64 3.11: not run here: needs a freebsd machine (CI: a freebsd VM" in (
+        "\n".join(lines)
+    )
