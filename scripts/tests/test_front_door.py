@@ -1,7 +1,9 @@
-"""The project's commands say in one line what to do when something is missing."""
+"""The project's commands say in one line what to do when something is missing, and the
+README (the PyPI page) starts with them and links to the maintainers' docs/ that work."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -63,3 +65,57 @@ def test_dev_without_rustup_says_how_to_get_it(tmp_path: Path) -> None:
     assert (
         result.stderr.strip() == "rustup is missing: install Rust with rustup (https://rustup.rs)"
     )
+
+
+REPOSITORY = "game-with-pyo3/game-with-pyo3"
+# Where the README's links into this repository point: PyPI renders the README and
+# breaks relative links, so they are absolute, to the files on main.
+IN_REPOSITORY = (
+    f"https://github.com/{REPOSITORY}/blob/main/",
+    f"https://raw.githubusercontent.com/{REPOSITORY}/main/",
+)
+
+
+def _links(markdown: str) -> list[str]:
+    """Inline link and image targets and reference definitions, outside code blocks."""
+    prose = re.sub(r"^```.*?^```", "", markdown, flags=re.S | re.M)
+    inline = re.findall(r"\]\(([^)\s]+)\)", prose)
+    return inline + re.findall(r"^\[[^\]]+\]:\s*(\S+)", prose, flags=re.M)
+
+
+def _anchors(path: Path) -> set[str]:
+    """GitHub's heading anchors of a Markdown file."""
+    headings = re.findall(r"^#+ (.+)$", path.read_text(encoding="utf-8"), flags=re.M)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+def _check(target: Path, anchor: str, where: str) -> None:
+    assert target.is_file(), f"{where}: {target.relative_to(ROOT)} does not exist"
+    assert not anchor or anchor in _anchors(target), f"{where}: no heading #{anchor}"
+
+
+def test_readme_starts_with_the_two_commands_and_links_absolutely() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    # .ci/run and the CI workflow run exactly the README's test command.
+    assert "\npython3 scripts/dev.py rehearse " in readme
+    assert "\npython3 scripts/dev.py test " in readme
+    links = _links(readme)
+    assert any("/docs/" in link for link in links), "the README lost its links to docs/"
+    for link in links:
+        assert link.startswith("https://"), f"README: {link} breaks on PyPI"
+        for prefix in IN_REPOSITORY:
+            if link.startswith(prefix):
+                path, _, anchor = link.removeprefix(prefix).partition("#")
+                _check(ROOT / path, anchor, f"README: {link}")
+
+
+def test_docs_links_resolve() -> None:
+    docs = sorted((ROOT / "docs").glob("*.md"))
+    assert docs, "docs/ is gone"
+    for doc in docs:
+        for link in _links(doc.read_text(encoding="utf-8")):
+            if link.startswith(("https://", "http://", "mailto:")):
+                continue
+            path, _, anchor = link.partition("#")
+            target = (doc.parent / path).resolve() if path else doc
+            _check(target, anchor, f"{doc.relative_to(ROOT)}: {link}")
