@@ -301,3 +301,52 @@ def test_prepare_then_build_then_verify(tmp_path: Path) -> None:
         check=False,
     )
     assert checked.returncode == 0, checked.stderr
+
+
+@pytest.mark.parametrize(
+    ("tag", "exists", "expected"),
+    [
+        ("v1.2.0", False, "create v1.2.0 --verify-tag --title game-with-pyo3 1.2.0 --notes-file"),
+        ("v1.2.0rc1", False, "create v1.2.0rc1 --verify-tag --prerelease --title"),
+        ("v1.2.0", True, "upload v1.2.0 --clobber a.whl b.tar.gz SHA256SUMS"),
+    ],
+)
+def test_github_release_step(tmp_path: Path, tag: str, exists: bool, expected: str) -> None:
+    """scripts/ci_github_release.sh with stand-ins for `gh` (which records its calls)
+    and `uv` (which prints the command that gives the notes): created once with the
+    CHANGELOG section as its body, the gated files and SHA256SUMS as assets; completed
+    with --clobber; refused when a file is not the one the gate passed."""
+    bin_dir, dist = tmp_path / "bin", tmp_path / "dist"
+    bin_dir.mkdir()
+    dist.mkdir()
+    calls = tmp_path / "gh-calls"
+    (bin_dir / "gh").write_text(
+        "#!/bin/sh\n"
+        f'if [ "$2" = view ]; then exit {0 if exists else 1}; fi\n'
+        f'echo "$*" >> {calls}\n'
+        'for a in "$@"; do case $a in /*) cat "$a" >> ' + f"{calls};; esac; done\n"
+    )
+    (bin_dir / "uv").write_text('#!/bin/sh\necho "$*"\n')
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
+    for name in ("a.whl", "b.tar.gz"):
+        (dist / name).write_bytes(name.encode())
+    sums = subprocess.run(
+        ["sha256sum", "a.whl", "b.tar.gz"], cwd=dist, capture_output=True, check=True
+    )
+    (dist / "SHA256SUMS").write_bytes(sums.stdout)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    script = SCRIPTS / "ci_github_release.sh"
+    subprocess.run([script, tag, str(dist)], cwd=ROOT, env=env, check=True)
+    recorded = calls.read_text()
+    assert recorded.startswith(f"release {expected}")
+    if not exists:
+        assert recorded.splitlines()[0].endswith("a.whl b.tar.gz SHA256SUMS")
+        notes = f"run --no-sync python scripts/release.py notes {tag.removeprefix('v')}"
+        assert recorded.splitlines()[1] == notes
+
+    (dist / "a.whl").write_bytes(b"changed after the gate")
+    calls.unlink()
+    refused = subprocess.run([script, tag, str(dist)], cwd=ROOT, env=env, check=False)
+    assert refused.returncode != 0
+    assert not calls.exists()
