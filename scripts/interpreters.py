@@ -1,27 +1,24 @@
-"""Find and describe the Python interpreters that can run a wheel's test suite.
+"""Describe the Python interpreters a caller names for a wheel's test suite.
 
-Interpreters come from `--python`, glob patterns (pypa images keep theirs in
-/opt/python), GAME_WITH_PYO3_TEST_PYTHONS (os.pathsep-separated), PATH
-(python3.10 ... python3.15, the `t` builds, pypy3.11 and pypy3) and uv's managed
-interpreters. Each is asked about itself (PROBE; scripts/debian_root.py asks the
-interpreters of its Debian roots the same way); which wheel it can install is decided
-against the manifest row.
+Interpreters come only from the caller: `--python` paths and glob patterns (pypa images
+keep theirs in /opt/python), which the workflow takes from the cells the plan chose.
+Nothing is looked up on PATH or in uv's managed interpreters: a runner's extra
+interpreters would add test cells nobody chose. Each is asked about itself (PROBE;
+scripts/debian_root.py asks the interpreters of its Debian roots the same way); which
+wheel it can install is decided against the manifest row.
 """
 
 from __future__ import annotations
 
 import glob
 import json
-import os
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass
 
-from pipeline import Target, tool_env
+from pipeline import PipelineError, Target
 from tags import picks
 
-ENV_PYTHONS = "GAME_WITH_PYO3_TEST_PYTHONS"
 PROBE = (
     "import json, platform, struct, sys, sysconfig; print(json.dumps({"
     "'impl': sys.implementation.name, 'version': list(sys.version_info[:2]),"
@@ -91,38 +88,21 @@ def from_probe(out: str) -> Interpreter | None:
     )
 
 
-def _uv_managed() -> list[str]:
-    if not shutil.which("uv", path=tool_env()["PATH"]):
-        return []
-    listed = subprocess.run(
-        ["uv", "python", "list", "--only-installed", "--output-format", "json"],
-        env=tool_env(),
-        check=False,
-        capture_output=True,
-        text=True,
-    )
-    if listed.returncode != 0:
-        return []
-    return [entry["path"] for entry in json.loads(listed.stdout or "[]") if entry.get("path")]
-
-
-def discover(extra: list[str], patterns: tuple[str, ...] = ()) -> list[Interpreter]:
-    """One interpreter per (version, build), sorted."""
-    candidates = list(extra)
+def given(exes: list[str], patterns: tuple[str, ...] = ()) -> list[Interpreter]:
+    """The interpreters named by path or glob pattern, one per (version, build), sorted.
+    A named one that does not answer, and a pattern that matches nothing, are errors."""
+    candidates = list(exes)
     for pattern in patterns:
-        candidates += sorted(glob.glob(pattern))
-    candidates += [p for p in os.environ.get(ENV_PYTHONS, "").split(os.pathsep) if p]
-    names = [f"python3.{minor}{t}" for minor in range(10, 17) for t in ("", "t")]
-    for name in [*names, "pypy3.11", "pypy3"]:
-        found = shutil.which(name)
-        if found:
-            candidates.append(found)
-    candidates += _uv_managed()
+        matched = sorted(glob.glob(pattern))
+        if not matched:
+            raise PipelineError(f"no interpreter matches {pattern!r}")
+        candidates += matched
     unique: dict[str, Interpreter] = {}
     for exe in candidates:
         interp = probe(exe)
-        if interp is not None:
-            unique.setdefault(interp.label, interp)
+        if interp is None:
+            raise PipelineError(f"{exe} is not a CPython or PyPy interpreter that runs here")
+        unique.setdefault(interp.label, interp)
     return sorted(unique.values(), key=lambda i: (i.impl, i.version, i.free_threaded))
 
 

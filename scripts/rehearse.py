@@ -2,6 +2,7 @@
 """Release rehearsal: the whole release, end to end, on this machine.
 
     rehearse.py [--all-platforms] [--out DIR] [--to local|testpypi] [--port N]
+                [--python PATH ...]
 
   1. build    per manifest row the command its CI build job runs (scripts/build.py
               --target ID), then the sdist job's (--sdist-only: the sdist and a wheel
@@ -10,7 +11,8 @@
               another cargo home and target directory: every artifact must be
               identical byte for byte (scripts/repro.py names what differs)
   3. gate     the release gate on the exact expected set (scripts/gate.py)
-  4. test     the suite against every wheel in fresh venvs on every interpreter here;
+  4. test     the suite against every wheel in fresh venvs on the interpreters given
+              with --python (this one by default);
               with --all-platforms also in Debian roots: the x86_64 wheels on sid's
               CPython 3.13-3.15 and trixie's PyPy 3.11, foreign Linux architectures
               under qemu-user (scripts/suite.py --debian-roots); then every CI test
@@ -48,7 +50,7 @@ import publish
 import repro
 import suite
 import verify_release
-from interpreters import ENV_PYTHONS, runs_on, wheel_fits
+from interpreters import runs_on, wheel_fits
 from pipeline import (
     DIST_NAME,
     ROOT,
@@ -65,6 +67,8 @@ from pipeline import (
 from versioning import project_version
 
 T = TypeVar("T")
+# How an interpreter is added to the rehearsal's test stage (why_not_here's hint).
+ENV_PYTHONS = "rehearse.py --python"
 SMOKE = (
     "from game_with_pyo3 import dnd, __version__; "
     "print(__version__, dnd.roll_dice(3, 6, seed=1), dnd.roll('4d6kh3', seed=1).total)"
@@ -338,6 +342,7 @@ def run(args: argparse.Namespace) -> Rehearsal:
     if gated.problems:
         raise StageFailed("gate", "; ".join(gated.problems))
     suite_args = [str(dist), *(["--debian-roots"] if args.all_platforms else [])]
+    suite_args += [f"--python={python}" for python in args.pythons]
     outcomes = report.stage("test", lambda: suite.execute(suite.parser().parse_args(suite_args)))
     failures = [f"{o.wheel} on {', '.join(o.failed)}" for o in outcomes if o.failed]
     for o in outcomes:
@@ -377,7 +382,14 @@ def main(argv: list[str] | None = None) -> int:
     # cell and the release-scope gate passed. A rehearsal's set is never complete.
     parser.add_argument("--to", choices=["local", "testpypi"], default="local")
     parser.add_argument("--port", type=int)
+    parser.add_argument(
+        "--python",
+        action="append",
+        dest="pythons",
+        help="an interpreter the test stage runs the suite on (repeatable; default: this one)",
+    )
     args = parser.parse_args(argv)
+    args.pythons = args.pythons or [sys.executable]
     on_sigterm_interrupt()
     try:
         run(args)

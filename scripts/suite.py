@@ -5,10 +5,10 @@ install it, each in a fresh venv with the wheel alone (no source tree on sys.pat
     suite.py DIST [--python PATH ...] [--python-glob PATTERN ...] [--debian-roots]
              [--require-all] [--parallel-threads N] [--log-dir DIR]
 
-Interpreters: see scripts/interpreters.py. Test dependencies are installed from wheels
-only, pinned and hash-checked from uv.lock (scripts/testdeps.py); an optional one
-without a wheel for the cell, or whose wheel installs but does not import there, is
-left out and its tests skip with the reason shown.
+Interpreters: only those named with --python and --python-glob (scripts/interpreters.py).
+Test dependencies are installed from wheels only, pinned and hash-checked from uv.lock
+(scripts/testdeps.py); an optional one without a wheel for the cell, or whose wheel
+installs but does not import there, is left out and its tests skip with the reason shown.
 Free-threaded wheels run the suite a second time under pytest-run-parallel.
 `--require-all` (CI) fails unless every wheel ran on every interpreter its manifest row
 lists in `ci_test_pythons` that picks it. `--debian-roots` also runs the wheels on
@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import testdeps
-from interpreters import Interpreter, can_install, discover, runs_on, wheel_fits
+from interpreters import Interpreter, can_install, given, runs_on, wheel_fits
 from pipeline import (
     ROOT,
     PipelineError,
@@ -181,7 +181,7 @@ def wheels_from_sdist(
     sdists = sorted(dist.glob("*.tar.gz"))
     if not sdists or not interpreters:
         raise PipelineError(f"--from-sdist needs an sdist in {dist} and an interpreter")
-    builder = next((i for i in interpreters if not i.free_threaded), interpreters[0])
+    builder = built_here_by(interpreters)
     host = next(
         (t for t in targets if runs_on(t, builder.os, builder.machine, builder.bits, builder.libc)),
         None,
@@ -233,7 +233,7 @@ def run(
 ) -> list[WheelOutcome]:
     log_dir = log_dir or dist / "test-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    interpreters = discover(pythons, patterns)
+    interpreters = given(pythons, patterns)
     print(f"==> interpreters: {', '.join(f'{i.label} ({i.exe})' for i in interpreters)}")
     targets = load_targets()
     wheels = [] if sdist_only else [(w, target_of(w.name, targets)) for w in dist.glob("*.whl")]
