@@ -102,16 +102,13 @@ def check_out_dir(out: Path, version: str, clean: bool) -> None:
         )
 
 
-def _installed_rust_targets() -> set[str]:
-    # In the repository, so rustup answers for the toolchain rust-toolchain.toml pins.
-    result = subprocess.run(
-        ["rustup", "target", "list", "--installed"],
-        cwd=ROOT,
-        check=False,
-        capture_output=True,
-        text=True,
-    )
-    return set(result.stdout.split())
+def ensure_rust_target(rust_target: str) -> None:
+    """The toolchain rust-toolchain.toml pins, with the target's standard library. rustup
+    no longer installs that toolchain on demand for `rustup target`, so it is installed
+    first: in the repository, where `rustup toolchain install` reads the file (a no-op
+    once it is there); `rustup target add` is one too for a target already added."""
+    _run(["rustup", "toolchain", "install"])
+    _run(["rustup", "target", "add", rust_target])
 
 
 def compatibility_args(target: Target) -> list[str]:
@@ -150,8 +147,7 @@ def build_target(target: Target, out: Path, report: BuildReport) -> None:
     if not mode:
         report.not_buildable.append(f"{target.id}: needs {target.ci_build}; built in CI only")
         return
-    if target.rust not in _installed_rust_targets():
-        _run(["rustup", "target", "add", target.rust])
+    ensure_rust_target(target.rust)
     env = release_env(ROOT, target.rust)
     if target.os == "freebsd":
         # maturin reads the FreeBSD release from `uname -r` unless told; the tag must

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -108,3 +109,20 @@ def test_a_ci_runner_builds_rows_this_machine_cannot() -> None:
 
     if platform.machine() == "x86_64" and sys.platform == "linux":
         assert build.build_mode(armv7) == "cross"
+
+
+def test_the_pinned_toolchain_is_installed_before_any_target_query(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """rustup's next release stops installing rust-toolchain.toml's toolchain on demand
+    for `rustup target ...`: on a fresh runner that would fail every build cell."""
+    calls = tmp_path / "calls"
+    rustup = tmp_path / "rustup"
+    rustup.write_text(f'#!/bin/sh\necho "$PWD: $*" >> {calls}\n')
+    rustup.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    build.ensure_rust_target("aarch64-unknown-linux-gnu")
+    assert calls.read_text().splitlines() == [
+        f"{pipeline.ROOT}: toolchain install",
+        f"{pipeline.ROOT}: target add aarch64-unknown-linux-gnu",
+    ]
