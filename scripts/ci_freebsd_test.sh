@@ -8,10 +8,15 @@
 #   usage: WHEEL=true|false scripts/ci_freebsd_test.sh DIST
 set -eu
 dist=${1:?dist}
-pkg install -y python311 py311-pip py311-packaging rust
-echo "FreeBSD $(uname -r); testing the wheel asset too: ${WHEEL:?WHEEL}"
+# FreeBSD's package set builds py-* ports for its default Python flavour only, and the
+# default moves: the python3 metapackage follows it, and its interpreter names the
+# flavour of the pip and packaging packages to install (py311-pip while 3.11 is default).
+pkg install -y python3 rust
+flavour=$(python3 -c 'import sys; print("py%d%d" % sys.version_info[:2])')
+pkg install -y "$flavour-pip" "$flavour-packaging"
+echo "FreeBSD $(uname -r), $flavour; testing the wheel asset too: ${WHEEL:?WHEEL}"
 if [ "$WHEEL" = true ]; then
-  python3.11 scripts/suite.py "$dist" --require-all --from-sdist --python python3.11
+  python3 scripts/suite.py "$dist" --require-all --from-sdist --python python3
 else
-  python3.11 scripts/suite.py "$dist" --require-all --from-sdist --sdist-only --python python3.11
+  python3 scripts/suite.py "$dist" --require-all --from-sdist --sdist-only --python python3
 fi
