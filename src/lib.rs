@@ -1,8 +1,7 @@
-//! `game_with_pyo3`: a pure-Rust dice and character engine (`engine`) and its thin
-//! Python bindings (`bindings`), exported as the private module `game_with_pyo3._core`.
+//! `game_with_pyo3`: thin Python bindings (`bindings`) over the pure-Rust engine crate
+//! (`crates/engine`, here `engine`), exported as the private module `game_with_pyo3._core`.
 
 pub mod bindings;
-pub mod engine;
 
 use pyo3::prelude::*;
 
@@ -32,8 +31,8 @@ mod _core {
             "__version__",
             crate::bindings::python_version(env!("CARGO_PKG_VERSION")),
         )?;
-        m.add("MAX_DICE", crate::engine::dice::MAX_DICE)?;
-        m.add("MAX_HEALTH", crate::engine::character::MAX_HEALTH)?;
+        m.add("MAX_DICE", engine::dice::MAX_DICE)?;
+        m.add("MAX_HEALTH", engine::character::MAX_HEALTH)?;
         // Errors the parser raises carry their own `position`; one made by hand reads
         // the class's None instead of raising AttributeError.
         m.py()

@@ -4,14 +4,15 @@ use std::fmt::Write as _;
 use std::sync::{Mutex, MutexGuard};
 
 use pyo3::prelude::*;
+
+use super::error::IntoPy as _;
 use pyo3::types::PyTuple;
 
 use super::detach::{self, Pair};
 use super::dice::Roller;
 use super::restorer;
-use crate::engine;
-use crate::engine::character::{Ability, AttackOutcome, Character as CoreCharacter, Target};
-use crate::engine::dice::DiceRng;
+use engine::character::{Ability, AttackOutcome, Character as CoreCharacter, Target};
+use engine::dice::DiceRng;
 
 /// Everything that happened in one attack.
 #[pyclass(frozen, module = "game_with_pyo3.dnd", get_all)]
@@ -168,7 +169,8 @@ impl PyCharacter {
                 wisdom,
                 charisma,
             ],
-        )?;
+        )
+        .into_py()?;
         Ok(Self {
             state: Mutex::new(core),
         })
@@ -229,7 +231,7 @@ impl PyCharacter {
     /// The 5e modifier ``floor((score - 10) / 2)`` of an ability, named in full or by
     /// its three-letter abbreviation (``"strength"``, ``"dex"``, ...).
     fn modifier(&self, py: Python<'_>, ability: &str) -> PyResult<i32> {
-        let ability = Ability::parse(ability)?;
+        let ability = Ability::parse(ability).into_py()?;
         Ok(self.lock(py).modifier(ability))
     }
 
@@ -250,7 +252,7 @@ impl PyCharacter {
             Some(roller) => self.attack_with(py, target, &mut detach::lock(py, &roller.get().rng)),
             None => self.attack_with(py, target, &mut DiceRng::from_entropy()),
         };
-        Ok(outcome?.into())
+        Ok(outcome.into_py()?.into())
     }
 
     /// Take a defensive stance: +2 armour class until the next attack on this
@@ -262,12 +264,12 @@ impl PyCharacter {
     /// Heal by ``amount`` (``>= 0``), capped at ``max_health``; returns the new health.
     /// Healing a fallen character brings it back.
     fn heal(&self, py: Python<'_>, amount: i64) -> PyResult<u32> {
-        Ok(self.lock(py).heal(amount)?)
+        self.lock(py).heal(amount).into_py()
     }
 
     /// Take ``amount`` (``>= 0``) damage, floored at 0; returns the new health.
     fn take_damage(&self, py: Python<'_>, amount: i64) -> PyResult<u32> {
-        Ok(self.lock(py).take_damage(amount)?)
+        self.lock(py).take_damage(amount).into_py()
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -316,7 +318,7 @@ pub fn _restore_character(
     scores: [i64; 6],
     defending: bool,
 ) -> PyResult<PyCharacter> {
-    let core = CoreCharacter::restore(name, health, max_health, scores, defending)?;
+    let core = CoreCharacter::restore(name, health, max_health, scores, defending).into_py()?;
     Ok(PyCharacter {
         state: Mutex::new(core),
     })

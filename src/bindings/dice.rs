@@ -7,15 +7,17 @@ use std::thread;
 use pyo3::exceptions::PyMemoryError;
 use pyo3::intern;
 use pyo3::prelude::*;
+
+use super::error::IntoPy as _;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyList, PyTuple, PyType};
 
 use super::notation::Roll;
 use super::{detach, restorer};
-use crate::engine::dice::{self, DiceRng};
-use crate::engine::error::Error;
-use crate::engine::notation::Expression;
-use crate::engine::threads::Threads;
+use engine::dice::{self, DiceRng};
+use engine::error::Error;
+use engine::notation::Expression;
+use engine::threads::Threads;
 
 pub(crate) fn rng_for(seed: Option<u64>) -> DiceRng {
     seed.map_or_else(DiceRng::from_entropy, DiceRng::seeded)
@@ -38,8 +40,8 @@ pub fn roll_dice(
     seed: Option<u64>,
     threads: Option<i64>,
 ) -> PyResult<Bound<'_, PyList>> {
-    let (count, sides) = dice::check_dice(num_dice, sides)?;
-    let threads = Threads::check(threads)?;
+    let (count, sides) = dice::check_dice(num_dice, sides).into_py()?;
+    let threads = Threads::check(threads).into_py()?;
     dice_list(py, count, sides, threads, Stream::Own(rng_for(seed)))
 }
 
@@ -62,8 +64,8 @@ pub fn roll_dice_array(
     threads: Option<i64>,
 ) -> PyResult<Bound<'_, PyAny>> {
     static ARRAY: PyOnceLock<Py<PyType>> = PyOnceLock::new();
-    let (count, sides) = dice::check_dice(num_dice, sides)?;
-    let threads = Threads::check(threads)?;
+    let (count, sides) = dice::check_dice(num_dice, sides).into_py()?;
+    let threads = Threads::check(threads).into_py()?;
     let mut stream = Stream::Own(rng_for(seed));
     let width = dice::packed_width(sides);
     let packed = PyBytes::new_with(py, count as usize * width, |packed| {
@@ -244,9 +246,10 @@ fn list_drawn_ahead<'py>(
             Ok(None) => Some(Err(PyMemoryError::new_err(format!(
                 "no memory for a buffer of {count} dice"
             )))),
-            Err(panic) => Some(Err(
-                Error::from_panic("the roll_dice helper", &*panic).into()
-            )),
+            Err(panic) => Some(Err(super::error::to_py(Error::from_panic(
+                "the roll_dice helper",
+                &*panic,
+            )))),
         }
     })
 }
@@ -360,7 +363,7 @@ impl Roller {
         num_dice: i64,
         sides: i64,
     ) -> PyResult<Bound<'py, PyList>> {
-        let (count, sides) = dice::check_dice(num_dice, sides)?;
+        let (count, sides) = dice::check_dice(num_dice, sides).into_py()?;
         dice_list(
             py,
             count,
@@ -372,11 +375,11 @@ impl Roller {
 
     /// Roll dice notation from this Roller's stream (see ``dnd.roll``).
     fn roll(&self, py: Python<'_>, expression: &str) -> PyResult<Roll> {
-        let parsed = Expression::parse(expression)?;
+        let parsed = Expression::parse(expression).into_py()?;
         let dice = parsed.dice_count();
         // The stream is locked only while the dice are drawn, not while the result
         // is written out.
-        let outcome = detach::run_locked(py, &self.rng, dice, |rng| parsed.roll(rng))?;
+        let outcome = detach::run_locked(py, &self.rng, dice, |rng| parsed.roll(rng)).into_py()?;
         Ok(detach::run(py, dice, || Roll::from(outcome)))
     }
 

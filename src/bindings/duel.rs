@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
+use super::error::IntoPy as _;
+
 use super::character::PyCharacter;
-use crate::engine;
-use crate::engine::character::Character as CoreCharacter;
-use crate::engine::dice;
-use crate::engine::duel;
-use crate::engine::error::Error;
+use engine::character::Character as CoreCharacter;
+use engine::dice;
+use engine::duel;
+use engine::error::Error;
 
 /// Statistics of a Monte Carlo duel.
 #[pyclass(frozen, module = "game_with_pyo3.dnd", get_all)]
@@ -179,7 +180,7 @@ where
         // Ctrl-C: the exception the signal handler raised (KeyboardInterrupt), as is.
         (Err(Error::Cancelled), Some(err)) => Err(err),
         (result, _) => {
-            let stats = result?;
+            let stats = result.into_py()?;
             Ok(DuelStats {
                 trials: stats.trials,
                 wins_a: stats.wins_a,

@@ -3,7 +3,7 @@
 use pyo3::exceptions::{PyKeyboardInterrupt, PyOverflowError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
-use crate::engine::error::Error;
+use engine::error::Error;
 
 pyo3::create_exception!(
     game_with_pyo3.dnd,
@@ -12,8 +12,22 @@ pyo3::create_exception!(
     "Malformed dice notation. ``position`` is the 0-based offset of the problem (``None``\non an instance not raised by the parser)."
 );
 
-impl From<Error> for PyErr {
-    fn from(error: Error) -> Self {
+/// An engine result on its way to Python. The engine is another crate, so the orphan
+/// rule forbids `From<engine::Error> for PyErr` here: engine results pass through
+/// [`IntoPy::into_py`], the one mapping ([`to_py`]).
+pub(crate) trait IntoPy<T> {
+    fn into_py(self) -> PyResult<T>;
+}
+
+impl<T> IntoPy<T> for Result<T, Error> {
+    fn into_py(self) -> PyResult<T> {
+        self.map_err(to_py)
+    }
+}
+
+/// The Python exception an engine error becomes.
+pub(crate) fn to_py(error: Error) -> PyErr {
+    {
         let message = error.to_string();
         match error {
             Error::OutOfRange { .. } | Error::InvalidState { .. } | Error::NegativeInput => {
@@ -93,7 +107,7 @@ mod tests {
             for error in one_of_each() {
                 let message = error.to_string();
                 let expected = pinned(py, &error);
-                let err = PyErr::from(error);
+                let err = to_py(error);
                 assert!(
                     err.get_type(py).is(&expected),
                     "{message:?} became {}, not {expected}",
@@ -108,7 +122,7 @@ mod tests {
     fn notation_errors_are_value_errors_that_carry_the_position() {
         Python::initialize();
         Python::attach(|py| {
-            let err = PyErr::from(Error::notation(4, "expected '+' or '-', found 'x'"));
+            let err = to_py(Error::notation(4, "expected '+' or '-', found 'x'"));
             assert!(err.is_instance_of::<PyValueError>(py));
             let position: usize = err
                 .value(py)

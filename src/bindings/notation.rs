@@ -2,12 +2,14 @@
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+
+use super::error::IntoPy as _;
 use pyo3::types::PyTuple;
 
 use super::dice::rng_for;
 use super::{detach, restorer};
-use crate::engine::dice::DiceRng;
-use crate::engine::notation::{Expression, RollOutcome};
+use engine::dice::DiceRng;
+use engine::notation::{Expression, RollOutcome};
 
 /// The result of rolling a dice expression.
 ///
@@ -127,8 +129,9 @@ pub fn _restore_roll(
 }
 
 fn roll_expression(py: Python<'_>, expression: &str, rng: &mut DiceRng) -> PyResult<Roll> {
-    let parsed = Expression::parse(expression)?;
-    let roll = detach::run(py, parsed.dice_count(), || parsed.roll(rng).map(Roll::from))?;
+    let parsed = Expression::parse(expression).into_py()?;
+    let roll =
+        detach::run(py, parsed.dice_count(), || parsed.roll(rng).map(Roll::from)).into_py()?;
     Ok(roll)
 }
 

@@ -5,11 +5,13 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use pyo3::prelude::*;
+
+use super::error::IntoPy as _;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyString, PyTuple};
 
 use super::detach::{self, Pair};
-use crate::engine::workshop;
+use engine::workshop;
 
 /// Sum of the squares of non-negative integers, exact (up to ``2**128 - 1``).
 ///
@@ -19,7 +21,7 @@ use crate::engine::workshop;
 #[pyfunction]
 #[pyo3(signature = (input = Vec::new()), text_signature = "(input=[])")]
 pub fn sum_of_squares(input: Vec<i64>) -> PyResult<u128> {
-    Ok(workshop::sum_of_squares(&input)?)
+    workshop::sum_of_squares(&input).into_py()
 }
 
 /// A point with read/write ``x`` and ``y`` (finite floats). Updates are atomic: a
@@ -34,7 +36,7 @@ impl Point {
     #[new]
     fn new(x: f64, y: f64) -> PyResult<Self> {
         Ok(Self {
-            point: Mutex::new(workshop::Point::new(x, y)?),
+            point: Mutex::new(workshop::Point::new(x, y).into_py()?),
         })
     }
 
@@ -44,7 +46,7 @@ impl Point {
     }
     #[setter]
     fn set_x(&self, py: Python<'_>, value: f64) -> PyResult<()> {
-        Ok(detach::lock(py, &self.point).set_x(value)?)
+        detach::lock(py, &self.point).set_x(value).into_py()
     }
     #[getter]
     fn y(&self, py: Python<'_>) -> f64 {
@@ -52,7 +54,7 @@ impl Point {
     }
     #[setter]
     fn set_y(&self, py: Python<'_>, value: f64) -> PyResult<()> {
-        Ok(detach::lock(py, &self.point).set_y(value)?)
+        detach::lock(py, &self.point).set_y(value).into_py()
     }
 
     /// Euclidean distance from ``(0, 0)``.
@@ -110,7 +112,9 @@ impl Point {
 /// Move ``point`` by ``(dx, dy)`` in place, atomically.
 #[pyfunction]
 pub fn move_point(point: &Bound<'_, Point>, dx: f64, dy: f64) -> PyResult<()> {
-    Ok(detach::lock(point.py(), &point.get().point).move_by(dx, dy)?)
+    detach::lock(point.py(), &point.get().point)
+        .move_by(dx, dy)
+        .into_py()
 }
 
 /// A counter backed by an atomic integer: exact under any number of threads.
@@ -139,7 +143,7 @@ impl FrozenCounter {
                 next = workshop::increment(n);
                 next.as_ref().ok().copied()
             });
-        Ok(next?)
+        next.into_py()
     }
 
     fn get(&self) -> u64 {
@@ -174,7 +178,7 @@ impl LockCounter {
     /// Add one; returns the new value.
     fn increment(&self, py: Python<'_>) -> PyResult<u64> {
         let mut count = detach::lock(py, &self.count);
-        *count = workshop::increment(*count)?;
+        *count = workshop::increment(*count).into_py()?;
         Ok(*count)
     }
 

@@ -10,8 +10,8 @@
 //! - a fallen character (health 0) can neither attack nor be attacked;
 //! - a character cannot attack itself.
 
-use super::dice::{DiceRng, Reach};
-use super::error::{Error, Result};
+use crate::dice::{DiceRng, Reach};
+use crate::error::{Error, Result};
 
 /// Highest health a character may be created with. It bounds how long a duel can
 /// run (damage per hit is at least 1).

@@ -13,8 +13,8 @@ use std::thread;
 use rand::Rng;
 use rand_pcg::Pcg64Mcg;
 
-use super::error::{Error, Result};
-use super::threads::Threads;
+use crate::error::{Error, Result};
+use crate::threads::Threads;
 
 /// Largest number of dice one request may roll (`roll_dice` and notation alike).
 /// Ten million dice are 40 MB here and an 80 MB Python list; anything larger is

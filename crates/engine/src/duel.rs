@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::character::{Ability, Character, swing, to_hit};
-use super::dice::{DiceRng, Reach};
-use super::error::{Error, Result};
-use super::threads::Threads;
+use crate::character::{Ability, Character, swing, to_hit};
+use crate::dice::{DiceRng, Reach};
+use crate::error::{Error, Result};
+use crate::threads::Threads;
 
 pub const MAX_TRIALS: i64 = 100_000_000;
 

@@ -28,14 +28,14 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn out_of_range(argument: &'static str, message: impl Into<String>) -> Self {
+    pub fn out_of_range(argument: &'static str, message: impl Into<String>) -> Self {
         Self::OutOfRange {
             argument,
             message: message.into(),
         }
     }
 
-    pub(crate) fn notation(position: usize, message: impl Into<String>) -> Self {
+    pub fn notation(position: usize, message: impl Into<String>) -> Self {
         Self::Notation {
             position,
             message: message.into(),

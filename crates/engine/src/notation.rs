@@ -4,8 +4,8 @@
 
 use std::fmt;
 
-use super::dice::{DiceRng, MAX_DICE, MAX_SIDES};
-use super::error::{Error, Result};
+use crate::dice::{DiceRng, MAX_DICE, MAX_SIDES};
+use crate::error::{Error, Result};
 
 /// Which dice of a group count towards the total.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

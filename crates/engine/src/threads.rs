@@ -4,7 +4,7 @@ use std::num::NonZeroUsize;
 use std::sync::OnceLock;
 use std::thread;
 
-use super::error::{Error, Result};
+use crate::error::{Error, Result};
 
 /// Most threads one call may ask for.
 pub const MAX_THREADS: i64 = 256;

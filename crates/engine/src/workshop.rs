@@ -1,6 +1,6 @@
 //! The pure parts of the `PyO3` workshop examples.
 
-use super::error::{Error, Result};
+use crate::error::{Error, Result};
 
 /// Sum of squares, exact: each square fits in 126 bits, and the sum is checked.
 pub fn sum_of_squares(values: &[i64]) -> Result<u128> {
