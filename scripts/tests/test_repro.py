@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import gzip
 import io
 import os
@@ -90,110 +89,41 @@ def test_missing_and_extra_artifacts_are_named(tmp_path: Path) -> None:
     ]
 
 
-def test_an_unreadable_artifact_is_a_problem_not_a_crash(tmp_path: Path) -> None:
-    first, second = pair(tmp_path)
-    make_wheel(first / WHEEL, CONTENTS)
-    (second / WHEEL).write_bytes(b"PK not really")
-    problems = repro.compare(first, second)
-    assert problems[1].startswith(f"{WHEEL}: cannot read as an archive (")
-
-
-def test_content_difference_names_the_member(tmp_path: Path) -> None:
-    first, second = pair(tmp_path)
-    make_wheel(first / WHEEL, CONTENTS)
-    changed = {
-        **CONTENTS,
-        "game_with_pyo3/_core.abi3.so": CONTENTS["game_with_pyo3/_core.abi3.so"][:-1] + b"!",
-    }
-    make_wheel(second / WHEEL, changed)
-    problems = repro.compare(first, second, diffoscope=False)
-    assert problems[0].startswith(f"{WHEEL}: sha256 ")
-    assert len(problems) == 2
-    assert problems[1].startswith(f"{WHEEL}: game_with_pyo3/_core.abi3.so content differs (sha256 ")
-    assert "260 bytes vs " in problems[1]
-
-
-@pytest.mark.parametrize(
-    ("change", "expected"),
-    [
-        (
-            {"date_time": (2026, 11, 29, 13, 8, 18)},
-            "game_with_pyo3/__init__.py date_time differs "
-            "((1980, 1, 1, 0, 0, 0) vs (2026, 11, 29, 13, 8, 18)), content equal",
-        ),
-        (
-            {"modes": {"game_with_pyo3/__init__.py": 0o100755}},
-            "game_with_pyo3/__init__.py external_attr differs (0o100644 vs 0o100755), "
-            "content equal",
-        ),
-        (
-            {"compression": zipfile.ZIP_STORED},
-            "game_with_pyo3/__init__.py compress_type differs (8 vs 0), content equal",
-        ),
-    ],
+needs_diffoscope = pytest.mark.skipif(
+    shutil.which("diffoscope") is None, reason="diffoscope is not installed"
 )
-def test_zip_metadata_differences_are_named(
-    tmp_path: Path, change: dict[str, object], expected: str
-) -> None:
+
+
+def test_a_differing_pair_is_named_by_its_digests(tmp_path: Path) -> None:
     first, second = pair(tmp_path)
     make_wheel(first / WHEEL, CONTENTS)
-    make_wheel(second / WHEEL, CONTENTS, **change)  # type: ignore[arg-type]
-    assert f"{WHEEL}: {expected}" in repro.compare(first, second)
+    make_wheel(second / WHEEL, CONTENTS, date_time=(2026, 11, 29, 13, 8, 18))
+    one, two = pipeline.sha256(first / WHEEL), pipeline.sha256(second / WHEEL)
+    assert repro.compare(first, second, diffoscope=False) == [f"{WHEEL}: sha256 {one} vs {two}"]
 
 
-def test_member_order_and_membership_are_named(tmp_path: Path) -> None:
-    first, second = pair(tmp_path)
-    make_wheel(first / WHEEL, CONTENTS)
-    make_wheel(second / WHEEL, dict(reversed(list(CONTENTS.items()))))
-    assert repro.compare(first, second)[1:] == [
-        f"{WHEEL}: member order differs from position 0 (game_with_pyo3/__init__.py in the "
-        "first, game_with_pyo3-1.0.0.dist-info/RECORD in the second)"
-    ]
-    make_wheel(second / WHEEL, {**CONTENTS, "game_with_pyo3/stray.txt": b""})
-    assert repro.compare(first, second)[1:] == [
-        f"{WHEEL}: member game_with_pyo3/stray.txt only in the second"
-    ]
-
-
-def test_sdist_differences_are_named(tmp_path: Path) -> None:
-    first, second = pair(tmp_path)
-    members = {"game_with_pyo3-1.0.0/PKG-INFO": b"Name: x\n", "game_with_pyo3-1.0.0/a.rs": b""}
-    make_sdist(first / SDIST, members, mtime=1795957698)
-    make_sdist(second / SDIST, members, mtime=1153704088, uid=1000)
-    problems = repro.compare(first, second)
-    member = f"{SDIST}: game_with_pyo3-1.0.0/a.rs"
-    assert f"{member} mtime differs (1795957698 vs 1153704088), content equal" in problems
-    assert f"{SDIST}: game_with_pyo3-1.0.0/a.rs uid differs (0 vs 1000), content equal" in problems
-    make_sdist(
-        second / SDIST, {**members, "game_with_pyo3-1.0.0/a.rs": b"fn main() {}"}, mtime=1795957698
-    )
-    assert repro.compare(first, second, diffoscope=False)[1].startswith(
-        f"{SDIST}: game_with_pyo3-1.0.0/a.rs content differs"
-    )
-
-
-def test_gzip_header_difference_is_named(tmp_path: Path) -> None:
-    first, second = pair(tmp_path)
-    make_sdist(first / SDIST, {"a": b"x"})
-    raw = bytearray((first / SDIST).read_bytes())
-    raw[4:8] = (1795957698).to_bytes(4, "little")  # what gzip.open(...) writes by default
-    (second / SDIST).write_bytes(raw)
-    assert repro.compare(first, second)[1:] == [
-        f"{SDIST}: gzip header differs (flags 0x0, mtime 0, xfl 2, os 3 vs "
-        "flags 0x0, mtime 1795957698, xfl 2, os 3)"
-    ]
-
-
-@pytest.mark.skipif(shutil.which("diffoscope") is None, reason="diffoscope is optional")
-def test_diffoscope_summarizes_the_first_differing_member(tmp_path: Path) -> None:
+@needs_diffoscope
+def test_diffoscope_says_which_member_differs_and_how(tmp_path: Path) -> None:
     first, second = pair(tmp_path)
     make_wheel(first / WHEEL, {**CONTENTS, "game_with_pyo3/dnd.py": b"ROLL = 1\n"})
     make_wheel(second / WHEEL, {**CONTENTS, "game_with_pyo3/dnd.py": b"ROLL = 2\n"})
     problems = repro.compare(first, second)
-    assert problems[-1].startswith(f"{WHEEL}: diffoscope on game_with_pyo3/dnd.py:\n")
-    assert "-ROLL = 1" in problems[-1]
-    assert "+ROLL = 2" in problems[-1]
-    assert len(repro.compare(first, second, diffoscope=False)) == len(problems) - 1
+    assert len(problems) == 2
+    assert problems[1].startswith(f"{WHEEL}: diffoscope:\n")
+    assert "game_with_pyo3/dnd.py" in problems[1]
+    assert "-ROLL = 1" in problems[1]
+    assert "+ROLL = 2" in problems[1]
+
+
+@needs_diffoscope
+def test_diffoscope_names_sdist_metadata_differences(tmp_path: Path) -> None:
+    first, second = pair(tmp_path)
+    members = {"game_with_pyo3-1.0.0/PKG-INFO": b"Name: x\n", "game_with_pyo3-1.0.0/a.rs": b""}
+    make_sdist(first / SDIST, members, mtime=1795957698)
+    make_sdist(second / SDIST, members, mtime=1153704088, uid=1000)
+    report = repro.compare(first, second)[1]
+    assert "game_with_pyo3-1.0.0/a.rs" in report
+    assert "1000" in report
 
 
 def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -421,69 +351,43 @@ def test_two_places_build_the_same_wheel_and_sdist(builds: Builds) -> None:
     assert repro.compare(builds.one.dist, builds.two.dist) == []
 
 
+def _members(wheel: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(wheel) as archive:
+        return {info.filename: archive.read(info) for info in archive.infolist()}
+
+
 @pytest.mark.slow
 def test_without_normalizing_only_the_sbom_differs(builds: Builds) -> None:
     """The native module is already equal (path remapping); the SBOM names the checkout."""
-    problems = repro.compare(builds.one.raw, builds.two.raw, diffoscope=False)
-    members = [p.split(": ")[1].split(" ")[0] for p in problems[1:]]
-    assert members == [
+    one, two = _members(_wheel(builds.one.raw)), _members(_wheel(builds.two.raw))
+    assert [name for name, data in one.items() if two.get(name) != data] == [
         "game_with_pyo3-0.1.0.dist-info/sboms/game-with-pyo3.cyclonedx.json",
         "game_with_pyo3-0.1.0.dist-info/RECORD",
-    ], problems
-
-
-def _rewrite_member(
-    wheel: Path,
-    member: str,
-    *,
-    data: bytes | None = None,
-    date_time: tuple[int, int, int, int, int, int] | None = None,
-) -> None:
-    """Change one member's bytes or date and nothing else of the archive."""
-    with zipfile.ZipFile(wheel) as archive:
-        infos = archive.infolist()
-    entries = []
-    with wheel.open("rb") as handle:
-        for info in infos:
-            entry, extra, raw = sbom._member(wheel.name, handle, info, None)
-            if info.filename == member:
-                entry = copy.copy(info)
-                if data is not None:
-                    entry, extra, raw = sbom._member(wheel.name, handle, info, data)
-                if date_time is not None:
-                    entry.date_time = date_time
-            entries.append((entry, extra, raw))
-    sbom._write_zip(wheel, entries)
+    ]
 
 
 @pytest.mark.slow
+@needs_diffoscope
 def test_a_tampered_native_module_is_named(builds: Builds, tmp_path: Path) -> None:
     tampered = tmp_path / "tampered"
     shutil.copytree(builds.two.dist, tampered)
     wheel = _wheel(tampered)
     module = "game_with_pyo3/_core.abi3.so"
-    with zipfile.ZipFile(wheel) as archive:
-        data = bytearray(archive.read(module))
+    members = _members(wheel)
+    data = bytearray(members[module])
     data[len(data) // 2] ^= 0x01
-    _rewrite_member(wheel, module, data=bytes(data))
-    problems = repro.compare(builds.one.dist, tampered, diffoscope=False)
+    members[module] = bytes(data)
+    with zipfile.ZipFile(wheel) as archive:
+        infos = archive.infolist()
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for info in infos:
+            archive.writestr(
+                info, bytes(data) if info.filename == module else members[info.filename]
+            )
+    problems = repro.compare(builds.one.dist, tampered)
     assert problems[0].startswith(f"{wheel.name}: sha256 ")
     assert len(problems) == 2
-    assert problems[1].startswith(f"{wheel.name}: {module} content differs (sha256 ")
-
-
-@pytest.mark.slow
-def test_a_tampered_zip_date_is_named(builds: Builds, tmp_path: Path) -> None:
-    tampered = tmp_path / "tampered"
-    shutil.copytree(builds.two.dist, tampered)
-    wheel = _wheel(tampered)
-    with zipfile.ZipFile(wheel) as archive:
-        original = archive.getinfo("game_with_pyo3/dnd.py").date_time
-    _rewrite_member(wheel, "game_with_pyo3/dnd.py", date_time=(2030, 1, 1, 0, 0, 0))
-    assert repro.compare(builds.one.dist, tampered)[1:] == [
-        f"{wheel.name}: game_with_pyo3/dnd.py date_time differs "
-        f"({original} vs (2030, 1, 1, 0, 0, 0)), content equal"
-    ]
+    assert module in problems[1]
 
 
 @pytest.mark.slow
