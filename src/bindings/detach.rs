@@ -1,21 +1,17 @@
-//! The one policy for the interpreter and locks: when the bindings detach from the
-//! interpreter (`Python::detach`), how they wait for a lock, and in which order they
-//! lock two objects. Every lock on an object's state that a thread attached to the
-//! interpreter takes in `bindings` goes through this module. `bindings::dice` has the
-//! two exceptions: `roll_dice`'s helper thread, which never attaches, locks a Roller
-//! plainly; and the handover between it and the list's thread, whose lock is held for
-//! a moment at a time, is only tried while attached.
+//! The bindings' side of the engine's thread policy (`engine::threads`): how they
+//! wait while attached to the interpreter, and in which order they lock two objects.
+//! Every lock on an object's state that a thread attached to the interpreter takes in
+//! `bindings` goes through this module; the engine takes a Roller's lock through
+//! [`Detach`], the host it is handed.
 //!
-//! 1. **Detach for big work.** Work that grows with the number of dice (rolling them,
-//!    writing out a `Roll`) runs detached once it exceeds [`DETACH_ABOVE_DICE`] dice,
-//!    so other Python threads run meanwhile; below that, detaching and re-attaching
-//!    costs more than the work. Dice are drawn detached straight into the buffer that
-//!    becomes the result (a `bytes` object's own memory); what needs the interpreter
-//!    stays attached: building `roll_dice`'s list from it, copying it into
-//!    `roll_dice_array`'s array. A big list of small dice is built while a helper
-//!    thread, which never touches the interpreter, draws it a piece ahead; the list's
-//!    thread detaches whenever it waits for a piece or for the helper to end
-//!    (`bindings::dice`). `simulate_duel` always detaches (`bindings::duel`).
+//! 1. **Detach for big work.** The engine releases its host ([`Detach`]) around work
+//!    that grows with the number of dice once it exceeds
+//!    `engine::threads::RELEASE_ABOVE_DICE` dice, so other Python threads run
+//!    meanwhile; below that, detaching and re-attaching costs more than the work. What
+//!    needs the interpreter stays attached: building `roll_dice`'s list from the dice
+//!    the engine hands over (it draws big rolls of small dice ahead on a thread of its
+//!    own, which never attaches, and detaches whenever the list's thread waits for it).
+//!    `simulate_duel` always detaches (`bindings::duel`).
 //! 2. **No Python code under a lock.** Nothing runs Python code, allocates a Python
 //!    object or drops one while holding an object's lock: on `CPython` 3.10 and 3.11 an
 //!    allocation can run the garbage collector, and dropping an object can run its
@@ -45,38 +41,21 @@
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use engine::threads::Host;
 use pyo3::prelude::*;
 use pyo3::sync::MutexExt;
 
-/// Above this many dice, the work runs detached from the interpreter.
-pub(crate) const DETACH_ABOVE_DICE: u64 = 4_096;
+/// The engine's host for a thread attached to the interpreter: long work and waits run
+/// detached (`Python::detach`), and a lock is waited for as [`lock`] waits.
+pub(crate) struct Detach<'py>(pub(crate) Python<'py>);
 
-/// Run `work`, which handles `dice` dice, detached from the interpreter if it is big.
-pub(crate) fn run<T, F>(py: Python<'_>, dice: u64, work: F) -> T
-where
-    F: Send + FnOnce() -> T,
-    T: Send,
-{
-    if dice > DETACH_ABOVE_DICE {
-        py.detach(work)
-    } else {
-        work()
+impl Host for Detach<'_> {
+    fn release<T: Send>(&self, work: impl Send + FnOnce() -> T) -> T {
+        self.0.detach(work)
     }
-}
 
-/// Run `work`, which handles `dice` dice, on the value behind `mutex`. Big work waits
-/// for the lock and runs detached; small work runs attached, holding a lock taken
-/// with [`lock`].
-pub(crate) fn run_locked<S, T, F>(py: Python<'_>, mutex: &Mutex<S>, dice: u64, work: F) -> T
-where
-    S: Send,
-    F: Send + FnOnce(&mut S) -> T,
-    T: Send,
-{
-    if dice > DETACH_ABOVE_DICE {
-        py.detach(|| work(&mut mutex.lock().unwrap_or_else(PoisonError::into_inner)))
-    } else {
-        work(&mut lock(py, mutex))
+    fn lock<'a, T>(&self, mutex: &'a Mutex<T>) -> MutexGuard<'a, T> {
+        lock(self.0, mutex)
     }
 }
 

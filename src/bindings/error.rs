@@ -1,6 +1,8 @@
 //! The one place where engine errors become Python exceptions.
 
-use pyo3::exceptions::{PyKeyboardInterrupt, PyOverflowError, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{
+    PyKeyboardInterrupt, PyMemoryError, PyOverflowError, PyRuntimeError, PyValueError,
+};
 use pyo3::prelude::*;
 
 use engine::error::Error;
@@ -40,6 +42,7 @@ pub(crate) fn to_py(error: Error) -> PyErr {
                 err
             }),
             Error::Overflow { .. } => PyOverflowError::new_err(message),
+            Error::OutOfMemory { .. } => PyMemoryError::new_err(message),
             // Only a signal check cancels, and `bindings::duel` re-raises the exception
             // the signal handler raised; this is the fallback if a handler raised none.
             Error::Cancelled => PyKeyboardInterrupt::new_err(message),
@@ -69,6 +72,9 @@ mod tests {
             },
             Error::NegativeInput,
             Error::Cancelled,
+            Error::OutOfMemory {
+                message: "no memory for a buffer of 10000000 dice".into(),
+            },
             Error::Internal {
                 message: "a duel worker panicked: boom".into(),
             },
@@ -81,6 +87,7 @@ mod tests {
                 | Error::InvalidState { .. }
                 | Error::NegativeInput
                 | Error::Cancelled
+                | Error::OutOfMemory { .. }
                 | Error::Internal { .. } => {}
             }
         }
@@ -95,6 +102,7 @@ mod tests {
             }
             Error::Notation { .. } => py.get_type::<NotationError>(),
             Error::Overflow { .. } => py.get_type::<PyOverflowError>(),
+            Error::OutOfMemory { .. } => py.get_type::<PyMemoryError>(),
             Error::Cancelled => py.get_type::<PyKeyboardInterrupt>(),
             Error::Internal { .. } => py.get_type::<PyRuntimeError>(),
         }

@@ -6,10 +6,12 @@ use pyo3::prelude::*;
 use super::error::IntoPy as _;
 use pyo3::types::PyTuple;
 
+use super::detach::Detach;
 use super::dice::rng_for;
-use super::{detach, restorer};
+use super::restorer;
 use engine::dice::DiceRng;
 use engine::notation::{Expression, RollOutcome};
+use engine::threads::Host as _;
 
 /// The result of rolling a dice expression.
 ///
@@ -130,8 +132,9 @@ pub fn _restore_roll(
 
 fn roll_expression(py: Python<'_>, expression: &str, rng: &mut DiceRng) -> PyResult<Roll> {
     let parsed = Expression::parse(expression).into_py()?;
-    let roll =
-        detach::run(py, parsed.dice_count(), || parsed.roll(rng).map(Roll::from)).into_py()?;
+    let roll = Detach(py)
+        .run(parsed.dice_count(), || parsed.roll(rng).map(Roll::from))
+        .into_py()?;
     Ok(roll)
 }
 

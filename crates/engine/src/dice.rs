@@ -8,13 +8,14 @@
 //! written out here, so a change in `rand`'s range sampling cannot change our results.
 //! Test vectors in this module and in the Python suite pin the whole chain.
 
+use std::sync::Mutex;
 use std::thread;
 
 use rand::Rng;
 use rand_pcg::Pcg64Mcg;
 
 use crate::error::{Error, Result};
-use crate::threads::Threads;
+use crate::threads::{self, Handover, Host, Threads};
 
 /// Largest number of dice one request may roll (`roll_dice` and notation alike).
 /// Ten million dice are 40 MB here and an 80 MB Python list; anything larger is
@@ -245,12 +246,10 @@ impl DiceRng {
             let here = jobs.next();
             let spawned: Vec<_> = jobs
                 .map(|(chunk, mut rng)| {
-                    thread::Builder::new()
-                        .spawn_scoped(scope, move || {
-                            let rejected = rng.fill_packed(sides, chunk);
-                            (rng, rejected)
-                        })
-                        .ok()
+                    threads::start(scope, "roll_dice", move || {
+                        let rejected = rng.fill_packed(sides, chunk);
+                        (rng, rejected)
+                    })
                 })
                 .collect();
             let here = here.map(|(chunk, mut rng)| {
@@ -277,6 +276,154 @@ impl DiceRng {
             }
         }
     }
+}
+
+/// Where a roll's dice come from: a stream of the call's own, or one that other threads
+/// share (a Python `Roller`'s), locked while the roll draws from it.
+#[derive(Debug)]
+pub enum Stream<'a> {
+    Own(DiceRng),
+    Shared(&'a Mutex<DiceRng>),
+}
+
+impl Stream<'_> {
+    /// Run `work`, which draws `dice` dice, on the stream: a shared one locked for the
+    /// whole of it, the wait for the lock and big work released from `host`.
+    pub fn draw<T: Send>(
+        &mut self,
+        host: &impl Host,
+        dice: u64,
+        work: impl Send + FnOnce(&mut DiceRng) -> T,
+    ) -> T {
+        match self {
+            Self::Own(rng) => host.run(dice, || work(rng)),
+            Self::Shared(shared) if dice > threads::RELEASE_ABOVE_DICE => {
+                host.release(|| work(&mut threads::lock(shared)))
+            }
+            Self::Shared(shared) => work(&mut host.lock(shared)),
+        }
+    }
+
+    /// Work on the stream from a thread that never holds the host: a shared stream is
+    /// locked plainly, for the whole of `work`.
+    fn off_host<T>(&mut self, work: impl FnOnce(&mut DiceRng) -> T) -> T {
+        match self {
+            Self::Own(rng) => work(rng),
+            Self::Shared(shared) => work(&mut threads::lock(shared)),
+        }
+    }
+}
+
+/// Fill `out` with dice of `sides` sides packed as [`DiceRng::fill_packed`] packs them,
+/// on up to `threads` threads ([`DiceRng::fill_packed_on`]); big rolls released from
+/// `host`. `roll_dice_array` draws straight into its array with this.
+pub fn roll_packed(
+    stream: &mut Stream<'_>,
+    sides: u32,
+    out: &mut [u8],
+    threads: Threads,
+    host: &impl Host,
+) {
+    let dice = (out.len() / packed_width(sides)) as u64;
+    stream.draw(host, dice, |rng| rng.fill_packed_on(sides, out, threads));
+}
+
+/// Rolls of this many dice or more, allowed two threads or more, are drawn ahead on a
+/// thread of their own while the caller takes them ([`roll_bytes`]).
+pub const DRAW_AHEAD_FROM: u32 = 1 << 16;
+
+/// Dice per piece that [`roll_bytes`]'s drawing thread hands over: 16 KB, which stays in
+/// the cache between the drawing thread writing it and the caller reading it.
+const AHEAD_PIECE: usize = 1 << 14;
+
+/// `count` dice of at most 255 sides (a byte each) from `stream`, handed to `take` in
+/// order, in one or more pieces; returns `take`'s first error, after which no piece is
+/// handed over but the stream is still left after the whole roll.
+///
+/// This is for a caller whose own work on the dice is the slow part (the bindings build
+/// a Python list from each piece): from [`DRAW_AHEAD_FROM`] dice with two threads or
+/// more, one thread draws the roll a piece at a time while the calling thread takes the
+/// pieces, so drawing costs only the wait for the first piece (measured on two cores:
+/// a list cost 1.1-1.3x `list(bytes(n))` this way, 1.4-1.5x drawn first on two
+/// threads). One drawing thread is enough: the taker is the slower side. Otherwise, or
+/// if that thread cannot start, the roll is drawn first, on up to `threads` threads, and
+/// taken as one piece. A shared stream is locked only by the drawing thread, which
+/// never holds the host: the taker may run code that rolls on the same stream.
+pub fn roll_bytes<E>(
+    mut stream: Stream<'_>,
+    count: u32,
+    sides: u32,
+    threads: Threads,
+    host: &impl Host,
+    mut take: impl FnMut(&[u8]) -> std::result::Result<(), E>,
+) -> Result<std::result::Result<(), E>> {
+    debug_assert_eq!(packed_width(sides), 1);
+    let count = count as usize;
+    if count >= DRAW_AHEAD_FROM as usize && threads.count() >= 2 {
+        if let Some(taken) = roll_bytes_ahead(&mut stream, count, sides, host, &mut take) {
+            return taken;
+        }
+    }
+    let mut drawn = buffer(count)?;
+    roll_packed(&mut stream, sides, &mut drawn, threads, host);
+    Ok(take(&drawn))
+}
+
+/// [`roll_bytes`] drawn ahead, or `None` if the drawing thread cannot start.
+fn roll_bytes_ahead<E>(
+    stream: &mut Stream<'_>,
+    count: usize,
+    sides: u32,
+    host: &impl Host,
+    take: &mut impl FnMut(&[u8]) -> std::result::Result<(), E>,
+) -> Option<Result<std::result::Result<(), E>>> {
+    // The drawing thread allocates the buffer, in its own malloc arena (glibc gives each
+    // thread one): allocated on the caller's, it sat at the top of the heap where a
+    // Python list's item array grows, so the array moved at every growth step and the
+    // heap grew by 15 MB and was trimmed back on every call (strace); page faults on its
+    // fresh pages took nearly half of the caller's time in a loop of million-die rolls.
+    let mut drawn = Vec::new();
+    let handover = Handover::default();
+    thread::scope(|scope| {
+        let (drawn, handover) = (&mut drawn, &handover);
+        let drawing = threads::start(scope, "roll_dice ahead", move || {
+            let _finish = handover.finish_on_exit();
+            *drawn = buffer(count)?;
+            stream.off_host(|rng| {
+                for piece in drawn.chunks_mut(AHEAD_PIECE) {
+                    rng.fill_packed(sides, piece);
+                    handover.give(&*piece);
+                }
+            });
+            Ok(())
+        })?;
+        let mut taken = Ok(());
+        // Until every piece is taken and the drawing thread has finished; if it panicked
+        // (a bug), the join below says so.
+        while let Some(piece) = handover.take(host) {
+            taken = take(piece);
+            if taken.is_err() {
+                // The drawing thread draws on, to leave the stream where the roll ends.
+                break;
+            }
+        }
+        Some(match host.release(|| drawing.join()) {
+            Ok(drawn) => drawn.map(|()| taken),
+            Err(panic) => Err(Error::from_panic("the roll_dice drawing thread", &*panic)),
+        })
+    })
+}
+
+/// A zeroed buffer of `len` bytes, or an error if there is no memory for it.
+fn buffer(len: usize) -> Result<Vec<u8>> {
+    let mut buffer = Vec::new();
+    buffer
+        .try_reserve_exact(len)
+        .map_err(|_| Error::OutOfMemory {
+            message: format!("no memory for a buffer of {len} dice"),
+        })?;
+    buffer.resize(len, 0);
+    Ok(buffer)
 }
 
 /// Fewest dice worth a thread of their own in [`DiceRng::fill_packed_on`]: starting a

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::character::{Ability, Character, swing, to_hit};
 use crate::dice::{DiceRng, Reach};
 use crate::error::{Error, Result};
-use crate::threads::Threads;
+use crate::threads::{self, Threads};
 
 pub const MAX_TRIALS: i64 = 100_000_000;
 
@@ -302,23 +302,24 @@ fn simulate<H: Fn(u64) + Sync + ?Sized>(
                 let range = (w * per_worker).min(trials)..((w + 1) * per_worker).min(trials);
                 let (cancel, finished, caller) = (&cancel, &finished, &caller);
                 let work = range.clone();
-                let spawned = thread::Builder::new()
-                    .name("simulate_duel".into())
-                    .spawn_scoped(scope, move || {
-                        // Caught here, not at `join`, so a panicking worker still counts
-                        // as finished (the loop below waits for every worker) and stops
-                        // the others at once.
-                        let out = panic::catch_unwind(AssertUnwindSafe(|| {
-                            run_range(a, b, seed, work, cancel, before_trial)
-                        }));
-                        if out.is_err() {
-                            cancel.store(true, Ordering::Relaxed);
-                        }
-                        finished.fetch_add(1, Ordering::Release);
-                        caller.unpark();
-                        out
-                    });
-                spawned.map_err(|_| unstarted.push(range)).ok()
+                let spawned = threads::start(scope, "simulate_duel", move || {
+                    // Caught here, not at `join`, so a panicking worker still counts
+                    // as finished (the loop below waits for every worker) and stops
+                    // the others at once.
+                    let out = panic::catch_unwind(AssertUnwindSafe(|| {
+                        run_range(a, b, seed, work, cancel, before_trial)
+                    }));
+                    if out.is_err() {
+                        cancel.store(true, Ordering::Relaxed);
+                    }
+                    finished.fetch_add(1, Ordering::Release);
+                    caller.unpark();
+                    out
+                });
+                if spawned.is_none() {
+                    unstarted.push(range);
+                }
+                spawned
             })
             .collect();
         // A worker the system would not start (no threads or memory left): this thread

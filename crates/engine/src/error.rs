@@ -22,6 +22,8 @@ pub enum Error {
     NegativeInput,
     /// A long computation was asked to stop before it finished.
     Cancelled,
+    /// A buffer the work needs could not be allocated; nothing was drawn.
+    OutOfMemory { message: String },
     /// A bug: something the engine guarantees cannot happen did (e.g. a worker thread
     /// panicked). Never a problem with the caller's input.
     Internal { message: String },
@@ -64,7 +66,9 @@ impl fmt::Display for Error {
             Self::Notation { position, message } => {
                 write!(f, "{message} at position {position}")
             }
-            Self::Overflow { message } | Self::InvalidState { message } => f.write_str(message),
+            Self::Overflow { message }
+            | Self::InvalidState { message }
+            | Self::OutOfMemory { message } => f.write_str(message),
             Self::NegativeInput => f.write_str("Input contains negative numbers"),
             Self::Cancelled => f.write_str("the computation was cancelled"),
             Self::Internal { message } => write!(
