@@ -4,7 +4,10 @@ Real wheels: the host rehearsal's linux x86_64 set (every kind the manifest list
 it) plus, built once per session, linux aarch64 and i686, FreeBSD x86_64 and macOS
 universal2 cp310-abi3 wheels. Windows wheels cannot be built here (no MSVC), so the PE
 rule is fed DLLs that zig links for x86_64, x86 and aarch64 Windows, packed into a real
-wheel's contents under Windows tags."""
+wheel's contents under Windows tags. Nor can iOS and Android wheels (no Apple SDK, no
+NDK): zig links iOS, iOS-simulator and macOS dylibs and Android-like ELF modules (a stub
+libc.so, the NDK's Android note written by hand), and a Pyodide module is a few bytes of
+WebAssembly."""
 
 from __future__ import annotations
 
@@ -195,6 +198,10 @@ BUILT_HERE = [
     (f"pp311-pypy311_pp73-{X86_64}", "_core.pypy311-pp73-x86_64-linux-gnu.so"),
     (f"pp311-pypy311_pp73-{AARCH64}", "_core.pypy311-pp73-aarch64-linux-gnu.so"),
     ("pp311-pypy311_pp73-macosx_11_0_arm64", "_core.pypy311-pp73-darwin.so"),
+    # maturin 1.16 with Debian's emcc 6.0.5 in a sid root (MATURIN_PYEMSCRIPTEN_PLATFORM_VERSION)
+    ("cp310-abi3-pyemscripten_2026_0_wasm32", "_core.abi3.so"),
+    ("cp314-cp314-pyemscripten_2026_0_wasm32", "_core.cpython-314-wasm32-emscripten.so"),
+    ("cp313-cp313-pyemscripten_2025_0_wasm32", "_core.cpython-313-wasm32-emscripten.so"),
 ]
 # Not built here: Windows (MSVC is unreachable; maturin --zig for windows-gnu fails to
 # link the module), from maturin's source (python_interpreter/config.rs and
@@ -208,6 +215,16 @@ FROM_SOURCE = [
     ("cp314-cp314t-win32", "_core.cp314t-win32.pyd"),
     ("cp314-cp314t-win_arm64", "_core.cp314t-win_arm64.pyd"),
     ("pp311-pypy311_pp73-win_amd64", "_core.pypy311-pp73-win_amd64.pyd"),
+    # CPython's SOABI_PLATFORM (configure.ac, Misc/platform_triplet.c): iphoneos or
+    # iphonesimulator; aarch64-linux-android, x86_64-linux-android
+    ("cp314-cp314-ios_13_0_arm64_iphoneos", "_core.cpython-314-iphoneos.so"),
+    ("cp314-cp314-ios_13_0_x86_64_iphonesimulator", "_core.cpython-314-iphonesimulator.so"),
+    ("cp310-abi3-ios_13_0_arm64_iphonesimulator", "_core.abi3.so"),
+    ("cp315-abi3-ios_13_0_arm64_iphoneos", "_core.abi3-iphoneos.so"),
+    ("cp314-cp314-android_24_arm64_v8a", "_core.cpython-314-aarch64-linux-android.so"),
+    ("cp314-cp314-android_24_x86_64", "_core.cpython-314-x86_64-linux-android.so"),
+    ("cp310-abi3-android_24_arm64_v8a", "_core.abi3.so"),
+    ("cp315-abi3-android_24_x86_64", "_core.abi3-x86_64-linux-android.so"),
     ("cp314-cp314t-musllinux_1_2_aarch64", "_core.cpython-314t-aarch64-linux-musl.so"),
     ("cp314-cp314t-macosx_10_12_universal2", "_core.cpython-314t-darwin.so"),
     ("cp315-abi3-musllinux_1_2_aarch64", "_core.abi3-aarch64-linux-musl.so"),
@@ -222,7 +239,9 @@ def test_module_name_rule(tag: str, module: str) -> None:
     assert wheel_inspect.expected_module(f"g-1.0-{tag}.whl") == f"game_with_pyo3/{module}"
 
 
-OS_NAMES = {"linux": "linux", "darwin": "macos", "win32": "windows", "freebsd": "freebsd"}
+# the manifest's os is sys.platform's spelling
+OS_NAMES = {"linux": "linux", "darwin": "macos", "win32": "windows", "freebsd": "freebsd"} | {
+    "ios": "ios", "android": "android", "emscripten": "pyodide"}  # fmt: skip
 LIBCS = {"glibc": "gnu", "musl": "musl", "": ""}
 
 
@@ -234,7 +253,8 @@ def test_every_manifest_wheel_has_a_rule_that_agrees_with_its_row(
     platform tag, and every wheel the row ships has a module name rule."""
     platform = wheel_inspect.parse_platform(target.platform.split(".")[-1])
     assert platform.os == OS_NAMES[target.os]
-    assert platform.libc == LIBCS[target.libc]
+    if platform.os not in ("ios", "pyodide"):  # theirs is the SDK or ABI, no C library
+        assert platform.libc == LIBCS[target.libc]
     assert {a.bits for a in platform.arches} == {target.bits}
     for tag in target.wheel_tags():
         module = wheel_inspect.expected_module(pipeline.wheel_name("1.0", tag))
@@ -249,6 +269,14 @@ def test_every_manifest_wheel_has_a_rule_that_agrees_with_its_row(
         ("py3-none-manylinux_2_17_x86_64", "tags py3-none: no rule"),
         ("cp310-abi3-manylinux_2_17_x86_64.macosx_11_0_arm64", "name different platforms"),
         ("cp314-cp314t-freebsd_14_3_release_arm", "no known freebsd architecture 'arm'"),
+        ("cp310-abi3-ios_13_0_x86_64_iphoneos", "is not one of linux"),
+        ("cp310-abi3-android_24_x86", "no known android architecture 'x86'"),
+        ("cp315-cp315-pyemscripten_2027_0_wasm32", "no known Pyodide ABI 2027_0"),
+        (
+            "cp314-cp314t-pyemscripten_2026_0_wasm32",
+            "tags cp314-cp314t: pyemscripten_2026_0_wasm32 is the ABI of Pyodide's CPython "
+            "3.14, which installs no such wheel",
+        ),
     ],
 )
 def test_tags_without_a_rule_are_refused(tag: str, reason: str, tmp_path: Path) -> None:
@@ -529,3 +557,232 @@ def test_cli_reports_each_problem(tmp_path: Path, capsys: pytest.CaptureFixture[
         archive.writestr("game_with_pyo3/_core.pyd", b"MZ but not really")
     assert wheel_inspect.main([str(wheel)]) == 1
     assert f"binary: {wheel.name}: game_with_pyo3/_core.pyd is no binary" in capsys.readouterr().err
+
+
+# --- iOS, Android and Pyodide: crafted binaries in bare wheels -------------------------
+
+
+def bare_wheel(tmp_path: Path, tag: str, module: str, data: bytes) -> Path:
+    """A wheel of one member, the module: all that inspect_wheel reads."""
+    wheel = tmp_path / f"game_with_pyo3-1.0-{tag}.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr(f"game_with_pyo3/{module}", data)
+    return wheel
+
+
+# zig's targets for the binaries: (target, Android API level in the note or None)
+ZIG_FOREIGN = {
+    "ios": ("aarch64-ios.13.0", None),
+    "ios 15": ("aarch64-ios.15.0", None),
+    "ios simulator": ("aarch64-ios.13.0-simulator", None),
+    "ios simulator x86_64": ("x86_64-ios.13.0-simulator", None),
+    "macos": ("aarch64-macos.11.0", None),
+    "android": ("aarch64-linux-android", 24),
+    "android x86_64": ("x86_64-linux-android", 24),
+    "android x86_64 api 28": ("x86_64-linux-android", 28),
+    "glibc x86_64": ("x86_64-linux-gnu", None),
+}
+# The note bionic's crtbrand.S links into every library the NDK links: namesz, descsz,
+# type, "Android", then the API level and the NDK's version.
+ANDROID_NOTE = """
+__attribute__((section(".note.android.ident"), used, aligned(4)))
+static const struct { unsigned namesz, descsz, type; char name[8]; unsigned api; char ndk[84]; }
+    note = {8, 88, 1, "Android", API, "r28"};
+"""
+
+
+@pytest.fixture(scope="session")
+def foreign(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """Shared libraries by zig, without any C runtime (-nostdlib): the Mach-O ones carry
+    LC_BUILD_VERSION as Apple's linker writes it; each ELF one links a stub C library
+    named as the OS's is (libc.so, libc.so.6)."""
+    work = tmp_path_factory.mktemp("foreign")
+    zig = [sys.executable, "-m", "ziglang", "cc", "-shared", "-nostdlib"]
+    built = {}
+    for index, (name, (target, api)) in enumerate(ZIG_FOREIGN.items()):
+        source, out, stub = (work / f"{index}{suffix}" for suffix in (".c", ".so", "-libc.c"))
+        note = ANDROID_NOTE.replace("API", str(api)) if api else ""
+        if "linux" not in target:
+            source.write_text("int PyInit__core(void) { return 42; }\n" + note)
+            subprocess.run([*zig, "-target", target, str(source), "-o", str(out)], check=True)
+            built[name] = out.read_bytes()
+            continue
+        # an ELF module calls into the C library, linked by the name it has on that OS
+        source.write_text(
+            'int puts(const char *s);\nint PyInit__core(void) { return puts("42"); }\n' + note
+        )
+        stub.write_text("int puts(const char *s) { return 0; }\n")
+        soname = "libc.so.6" if target.endswith("gnu") else "libc.so"
+        libc = work / f"{index}-{soname}"
+        cmd = [*zig, "-target", target, f"-Wl,-soname,{soname}", str(stub), "-o", str(libc)]
+        subprocess.run(cmd, check=True)
+        cmd = [*zig, "-target", target, "-Wl,--no-gc-sections", str(source), str(libc)]
+        subprocess.run([*cmd, "-o", str(out)], check=True)
+        built[name] = out.read_bytes()
+    return built
+
+
+IOS = "ios_13_0_arm64_iphoneos"
+SIMULATOR = "ios_13_0_arm64_iphonesimulator"
+
+
+@pytest.mark.parametrize(
+    ("platform", "binary", "problems"),
+    [
+        (IOS, "ios", []),
+        (SIMULATOR, "ios simulator", []),
+        ("ios_13_0_x86_64_iphonesimulator", "ios simulator x86_64", []),
+        ("ios_15_0_arm64_iphoneos", "ios 15", []),
+        ("macosx_11_0_arm64", "macos", []),
+        (
+            IOS,
+            "macos",
+            ["says macOS in its LC_BUILD_VERSION, where ios aarch64 iphoneos binaries say iOS"],
+        ),
+        (
+            IOS,
+            "ios simulator",
+            ["says iOS simulator in its LC_BUILD_VERSION, where ios aarch64 iphoneos "
+             "binaries say iOS"],
+        ),
+        (
+            SIMULATOR,
+            "ios",
+            ["says iOS in its LC_BUILD_VERSION, where ios aarch64 iphonesimulator binaries "
+             "say iOS simulator"],
+        ),
+        (
+            "macosx_11_0_arm64",
+            "ios",
+            ["says iOS in its LC_BUILD_VERSION, where macos aarch64 binaries say macOS"],
+        ),
+        (IOS, "ios 15", ["needs iOS 15.0, newer than its tag's 13.0 (LC_BUILD_VERSION)"]),
+        (
+            "ios_13_0_x86_64_iphonesimulator",
+            "ios simulator",
+            ["is a thin Mach-O aarch64 (ARM64), the tag ios x86_64 iphonesimulator needs "
+             "x86_64 (x86_64)"],
+        ),
+        (
+            IOS,
+            "android",
+            ["is ELF, a ios wheel needs Mach-O"],
+        ),
+    ],
+)  # fmt: skip
+def test_ios_mach_o_rule(
+    foreign: dict[str, bytes], tmp_path: Path, *, platform: str, binary: str, problems: list[str]
+) -> None:
+    """A Mach-O names its OS in LC_BUILD_VERSION: macOS, iOS or the iOS simulator, each
+    with its oldest version; the same arm64 code is no use on the others."""
+    wheel = bare_wheel(tmp_path, f"cp310-abi3-{platform}", "_core.abi3.so", foreign[binary])
+    member = "game_with_pyo3/_core.abi3.so"
+    assert wheel_inspect.inspect_wheel(wheel) == [f"{wheel.name}: {member} {p}" for p in problems]
+
+
+ANDROID = "android_24_arm64_v8a"
+ANDROID_X86_64 = "android_24_x86_64"
+
+
+@pytest.mark.parametrize(
+    ("platform", "binary", "problems"),
+    [
+        (ANDROID, "android", []),
+        (ANDROID_X86_64, "android x86_64", []),
+        ("android_28_x86_64", "android x86_64 api 28", []),
+        (
+            ANDROID_X86_64,
+            "glibc x86_64",
+            ["links libc.so.6, the C library of linux gnu, not of android",
+             "has no .note.android.ident, where android x86_64 binaries say Android"],
+        ),
+        (
+            ANDROID,
+            "android x86_64",
+            ["is ELF x86_64 (EM_X86_64), the tag android aarch64 needs aarch64 (EM_AARCH64)"],
+        ),
+        (
+            ANDROID_X86_64,
+            "android x86_64 api 28",
+            ["needs Android 28, newer than its tag's 24 (.note.android.ident)"],
+        ),
+        # bionic and zig's musl are both libc.so: the note tells them apart
+        (
+            "musllinux_1_2_x86_64",
+            "android x86_64",
+            ["says Android in its .note.android.ident, where linux x86_64 binaries have none"],
+        ),
+        (
+            "manylinux_2_17_x86_64",
+            "android x86_64",
+            ["links libc.so, the C library of linux musl or android, not of linux gnu",
+             "says Android in its .note.android.ident, where linux x86_64 binaries have none"],
+        ),
+        (ANDROID, "ios", ["is Mach-O, a android wheel needs ELF"]),
+    ],
+)  # fmt: skip
+def test_android_elf_rule(
+    foreign: dict[str, bytes], tmp_path: Path, *, platform: str, binary: str, problems: list[str]
+) -> None:
+    wheel = bare_wheel(tmp_path, f"cp310-abi3-{platform}", "_core.abi3.so", foreign[binary])
+    member = "game_with_pyo3/_core.abi3.so"
+    assert wheel_inspect.inspect_wheel(wheel) == [f"{wheel.name}: {member} {p}" for p in problems]
+
+
+def wasm_module(*, side: bool) -> bytes:
+    """A WebAssembly module of one empty type section; with `side`, first the custom
+    section dylink.0 that makes it an Emscripten side module (one mem_info subsection:
+    memory and table sizes and alignments, all 0)."""
+    dylink = b"\x08dylink.0" + b"\x01\x04\x00\x00\x00\x00"
+    return b"\0asm\1\0\0\0" + (b"\x00" + bytes([len(dylink)]) + dylink) * side + b"\x01\x01\x00"
+
+
+PY313 = "cp313-cp313-pyemscripten_2025_0_wasm32"
+PY314 = "cp314-cp314-pyemscripten_2026_0_wasm32"
+MODULE_313 = "_core.cpython-313-wasm32-emscripten.so"
+MODULE_314 = "_core.cpython-314-wasm32-emscripten.so"
+
+
+def test_pyodide_modules_are_side_modules_of_their_abi(tmp_path: Path) -> None:
+    side = wasm_module(side=True)
+    for tag, module in [
+        (PY313, MODULE_313),
+        (PY314, MODULE_314),
+        ("cp310-abi3-pyemscripten_2026_0_wasm32", "_core.abi3.so"),
+        ("cp310-abi3-pyemscripten_2025_0_wasm32", "_core.abi3.so"),
+    ]:
+        assert wheel_inspect.inspect_wheel(bare_wheel(tmp_path, tag, module, side)) == [], tag
+
+    # the 3.13 module in the wheel of Pyodide's 3.14: named for the other CPython
+    wrong = bare_wheel(tmp_path, PY314, MODULE_313, side)
+    assert wheel_inspect.inspect_wheel(wrong) == [
+        f"{wrong.name}: carries game_with_pyo3/{MODULE_313}; its tags (cp314-cp314 on pyodide "
+        f"wasm32 2026_0) call for game_with_pyo3/{MODULE_314}"
+    ]
+    # the 3.13 wheel's tags moved to the other ABI, module and all
+    moved = bare_wheel(tmp_path, "cp313-cp313-pyemscripten_2026_0_wasm32", MODULE_313, side)
+    assert wheel_inspect.inspect_wheel(moved) == [
+        f"{moved.name}: tags cp313-cp313: pyemscripten_2026_0_wasm32 is the ABI of Pyodide's "
+        "CPython 3.14, which installs no such wheel"
+    ]
+    # a WebAssembly module that is no side module: Pyodide's dlopen cannot load it
+    main = bare_wheel(tmp_path, PY314, MODULE_314, wasm_module(side=False))
+    assert wheel_inspect.inspect_wheel(main) == [
+        f"{main.name}: game_with_pyo3/{MODULE_314} is not a shared library "
+        "(WebAssembly wasm32, no dylink.0 section first)"
+    ]
+
+
+def test_pyodide_and_elf_modules_do_not_pass_for_each_other(
+    foreign: dict[str, bytes], tmp_path: Path
+) -> None:
+    elf = bare_wheel(tmp_path, PY314, MODULE_314, foreign["glibc x86_64"])
+    assert wheel_inspect.inspect_wheel(elf) == [
+        f"{elf.name}: game_with_pyo3/{MODULE_314} is ELF, a pyodide wheel needs WebAssembly"
+    ]
+    linux = bare_wheel(tmp_path, "cp310-abi3-manylinux_2_17_x86_64", "_core.abi3.so", b"")
+    with zipfile.ZipFile(linux, "w") as archive:
+        archive.writestr(ABI3_MODULE, wasm_module(side=True))
+    assert wheel_inspect.inspect_wheel(linux) == [
+        f"{linux.name}: {ABI3_MODULE} is WebAssembly, a linux wheel needs ELF"
+    ]
