@@ -33,6 +33,7 @@ mod _core {
         )?;
         m.add("MAX_DICE", engine::dice::MAX_DICE)?;
         m.add("MAX_HEALTH", engine::character::MAX_HEALTH)?;
+        crate::bindings::character::AbilityScore::install(m.py())?;
         // Errors the parser raises carry their own `position`; one made by hand reads
         // the class's None instead of raising AttributeError.
         m.py()

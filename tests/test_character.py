@@ -195,5 +195,10 @@ def test_classes_are_immutable_where_they_should_be() -> None:
         c.health = 99  # type: ignore[misc]
     with pytest.raises(AttributeError):
         c.strength = 3  # type: ignore[misc]
+    for ability in ("strength", "dexterity", "constitution", "intelligence", "wisdom", "charisma"):
+        with pytest.raises(AttributeError, match="read-only"):
+            setattr(c, ability, 3)
+        with pytest.raises(AttributeError, match="read-only"):
+            delattr(c, ability)
     with pytest.raises(TypeError):
         type("Sub", (dnd.Character,), {})

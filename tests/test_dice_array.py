@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import array
+import sys
 
 import pytest
 from game_with_pyo3 import dnd
+from isolated import run_isolated
 from reference_rng import ReferenceDice
 from threadshare import BAR, best_share_during
 
@@ -157,3 +159,35 @@ def test_same_dice_for_any_thread_count(sides: int) -> None:
 def test_missing_arguments() -> None:
     with pytest.raises(TypeError, match="sides"):
         dnd.roll_dice_array(3)  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize("sides", [20, 1_000, SIDES_MAX])
+def test_the_array_is_free_to_grow_after_the_roll(sides: int) -> None:
+    # The dice are drawn into the array's own buffer while a memoryview pins it; the
+    # view is released before the array is returned.
+    dice = dnd.roll_dice_array(5_000, sides, seed=2)
+    dice.append(1)
+    dice.extend(dice)
+    assert len(dice) == 10_002
+
+
+@pytest.mark.subprocess
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_peak_memory_is_about_the_array_itself() -> None:
+    # Drawn into the array's own buffer: no second buffer of the roll's size.
+    def peak_kib(body: str) -> int:
+        out = run_isolated(
+            f"""
+            from game_with_pyo3 import dnd
+            {body}
+            with open("/proc/self/status") as status:
+                print(next(l for l in status if l.startswith("VmHWM:")).split()[1])
+            """
+        )
+        return int(out)
+
+    count = 10_000_000
+    base = peak_kib("pass")
+    for sides, width in [(20, 1), (1_000, 2)]:
+        grown = peak_kib(f"dice = dnd.roll_dice_array({count}, {sides}, seed=1)") - base
+        assert grown * 1024 <= 1.2 * count * width, (sides, grown)

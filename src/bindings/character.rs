@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 use std::sync::{Mutex, MutexGuard};
 
+use pyo3::exceptions::PyAttributeError;
 use pyo3::prelude::*;
 
 use super::error::IntoPy as _;
@@ -143,6 +144,62 @@ impl PyCharacter {
     }
 }
 
+/// An ability score of a ``Character`` (read-only).
+///
+/// One definition for the six abilities: `_core`'s init installs one of these on
+/// `Character` under each name of `engine::character::Ability::ALL`. A data descriptor
+/// (it has `__set__`), so it behaves as a read-only property.
+#[pyclass(frozen, module = "game_with_pyo3.dnd")]
+pub struct AbilityScore(Ability);
+
+impl AbilityScore {
+    fn read_only(&self) -> PyErr {
+        PyAttributeError::new_err(format!("Character.{} is read-only", self.0.name()))
+    }
+
+    /// Install the six ability attributes on `Character`.
+    pub(crate) fn install(py: Python<'_>) -> PyResult<()> {
+        let character = py.get_type::<PyCharacter>();
+        for ability in Ability::ALL {
+            character.setattr(ability.name(), Self(ability))?;
+        }
+        Ok(())
+    }
+}
+
+#[pymethods]
+impl AbilityScore {
+    /// The score of `instance`, or the descriptor itself when read from the class.
+    fn __get__<'py>(
+        slf: &Bound<'py, Self>,
+        instance: Option<&Bound<'py, PyCharacter>>,
+        _owner: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        match instance {
+            Some(character) => Ok(character
+                .get()
+                .lock(py)
+                .score(slf.get().0)
+                .into_pyobject(py)?
+                .into_any()),
+            None => Ok(slf.clone().into_any()),
+        }
+    }
+
+    fn __set__(&self, _instance: &Bound<'_, PyAny>, _value: &Bound<'_, PyAny>) -> PyResult<()> {
+        Err(self.read_only())
+    }
+
+    fn __delete__(&self, _instance: &Bound<'_, PyAny>) -> PyResult<()> {
+        Err(self.read_only())
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<ability score {:?} of Character>", self.0.name())
+    }
+}
+
 #[pymethods]
 impl PyCharacter {
     #[new]
@@ -188,30 +245,6 @@ impl PyCharacter {
     #[getter]
     fn max_health(&self, py: Python<'_>) -> u32 {
         self.lock(py).max_health()
-    }
-    #[getter]
-    fn strength(&self, py: Python<'_>) -> u8 {
-        self.lock(py).score(Ability::Strength)
-    }
-    #[getter]
-    fn dexterity(&self, py: Python<'_>) -> u8 {
-        self.lock(py).score(Ability::Dexterity)
-    }
-    #[getter]
-    fn constitution(&self, py: Python<'_>) -> u8 {
-        self.lock(py).score(Ability::Constitution)
-    }
-    #[getter]
-    fn intelligence(&self, py: Python<'_>) -> u8 {
-        self.lock(py).score(Ability::Intelligence)
-    }
-    #[getter]
-    fn wisdom(&self, py: Python<'_>) -> u8 {
-        self.lock(py).score(Ability::Wisdom)
-    }
-    #[getter]
-    fn charisma(&self, py: Python<'_>) -> u8 {
-        self.lock(py).score(Ability::Charisma)
     }
     /// 10 + DEX modifier (without the defending bonus).
     #[getter]
