@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
-# One CI test cell group: scripts/suite.py inside a manylinux/musllinux image (under
-# QEMU for foreign architectures). The images keep every CPython in /opt/python; the
-# manifest row's ci_test_pythons say which must be there, and --require-all fails the
-# job if one is missing or a wheel did not run on it.
-#   usage: scripts/ci_container_test.sh IMAGE PLATFORM
+# One container test cell: scripts/suite.py inside a manylinux/musllinux image (under
+# QEMU for foreign architectures) on the interpreters the plan chose for the cell
+# (scripts/plan.py), spelled "3.10" or "3.14t". The images keep every CPython in
+# /opt/python; --require-all fails the cell if one is missing or did not run the wheel
+# it picks.
+#   usage: scripts/ci_container_test.sh IMAGE PLATFORM "3.10 3.14 ..."
 set -euo pipefail
 image=${1:?image}
 platform=${2:?platform}
+pythons=${3:?interpreters}
+args=()
+for python in $pythons; do
+  version=${python%t}
+  abi=cp${version/./}
+  [[ $python == *t ]] && abi_suffix=t || abi_suffix=
+  args+=(--python "/opt/python/${abi}-${abi}${abi_suffix}/bin/python")
+done
 # packaging is the driver's one third-party import: uv.lock's version and file hashes,
 # from a wheel. The suite's own dependencies are installed per venv by suite.py, from
 # uv.lock.
@@ -18,5 +27,5 @@ docker run --rm --platform "$platform" -v "$PWD:/io" -w /io \
   printf "%s\n" "$PACKAGING_REQUIREMENT" > /tmp/packaging-requirement.txt
   "$driver" -m pip install --quiet --disable-pip-version-check --only-binary :all: \
     --require-hashes -r /tmp/packaging-requirement.txt
-  "$driver" scripts/suite.py dist --require-all --python-glob "/opt/python/cp3*/bin/python"
-'
+  "$driver" scripts/suite.py dist --require-all "$@"
+' sh "${args[@]}"

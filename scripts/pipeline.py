@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -94,8 +94,16 @@ class Target:
     ci_build: str
     ci_test: str
     ci_test_runner: str
-    ci_test_pythons: tuple[str, ...]
+    # Derived by load_targets (test_pythons) unless the row states it (a FreeBSD VM).
+    ci_test_pythons: tuple[str, ...] = ()
     ci_test_image: str | None = None
+    ci_test_platform: str = ""
+    ci_test_qemu: bool = False
+    ci_python_arch: str = ""
+    unavailable_pythons: tuple[str, ...] = ()
+    pull_request_pythons: tuple[str, ...] = ()
+    pull_request_releases: tuple[str, ...] = ()
+    build_minutes: float | None = None
     qemu: str | None = None
     qemu_user: str | None = None
     qemu_suite: str | None = None
@@ -109,13 +117,54 @@ class Target:
         return [wheel_name(version, tag) for tag in self.wheel_tags()]
 
 
+def load_manifest(path: Path = MANIFEST) -> dict[str, Any]:
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def supported_pythons(path: Path = MANIFEST) -> tuple[str, ...]:
+    return tuple(load_manifest(path)["pythons"]["supported"])
+
+
+def test_pythons(target: Target, supported: tuple[str, ...]) -> tuple[str, ...]:
+    """The interpreters CI tests a row on. Each wheel kind on the oldest and newest
+    supported interpreter that picks it, GIL and free-threaded builds apart (abi3 on
+    3.10 and 3.14, abi3t on 3.15 and 3.15t); a container the runner runs natively takes
+    every CPython its image has that picks a wheel, since a session costs little there."""
+    from tags import parse_label, picks
+
+    wheels = target.wheel_names("0")
+    usable = [p for p in supported if p not in target.unavailable_pythons]
+    chosen: set[str] = set()
+    for wheel in wheels:
+        pickers = [p for p in usable if picks(p, target.platform, wheels) == wheel]
+        for free_threaded in (False, True):
+            same = [p for p in pickers if parse_label(p)[2] == free_threaded]
+            chosen.update(same[:1] + same[-1:])
+            if target.ci_test == "container" and not target.ci_test_qemu:
+                chosen.update(p for p in same if not p.startswith("pypy"))
+    return tuple(p for p in usable if p in chosen)
+
+
 def load_targets(path: Path = MANIFEST) -> list[Target]:
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    data = load_manifest(path)
+    supported = tuple(data["pythons"]["supported"])
     targets = []
+    lists = (
+        "abis",
+        "machines",
+        "ci_test_pythons",
+        "ci_test_releases",
+        "qemu_pythons",
+        "unavailable_pythons",
+        "pull_request_pythons",
+        "pull_request_releases",
+    )
     for row in data["target"]:
-        lists = ("abis", "machines", "ci_test_pythons", "ci_test_releases", "qemu_pythons")
         tuples = {k: tuple(row[k]) for k in lists if k in row}
-        targets.append(Target(**{**row, **tuples}))
+        target = Target(**{**row, **tuples})
+        if not target.ci_test_pythons:
+            target = replace(target, ci_test_pythons=test_pythons(target, supported))
+        targets.append(target)
     ids = [t.id for t in targets]
     if len(set(ids)) != len(ids):
         raise PipelineError(f"duplicate target ids in {path}")
@@ -125,10 +174,11 @@ def load_targets(path: Path = MANIFEST) -> list[Target]:
                 raise PipelineError(
                     f"{target.id}: unknown abi {abi!r} (one of {list(WHEEL_KINDS)})"
                 )
-        if target.ci_test == "debian" and target.ci_test_pythons != target.qemu_pythons:
+        unknown = set(target.pull_request_pythons) - set(target.ci_test_pythons)
+        if unknown:
             raise PipelineError(
-                f"{target.id}: CI tests in its Debian root: ci_test_pythons "
-                "must be the root's qemu_pythons"
+                f"{target.id}: pull_request_pythons {sorted(unknown)} are not among the "
+                f"interpreters the row is tested on {list(target.ci_test_pythons)}"
             )
         platforms_ok = all(is_pypi_platform(p) for p in target.platform.split("."))
         if target.pypi and not platforms_ok:

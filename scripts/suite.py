@@ -11,11 +11,12 @@ Test dependencies are installed from wheels only, pinned and hash-checked from u
 installs but does not import there, is left out and its tests skip with the reason shown.
 Free-threaded wheels run the suite a second time under pytest-run-parallel.
 `--require-all` (a CI test cell) fails unless each interpreter given ran the wheel it
-picks; scripts/plan.py chooses the cells so that every wheel is picked in one. `--debian-roots` also runs the wheels on
-Debian's interpreters in minimal roots (scripts/debian_root.py): the x86_64 wheels on
-the manifest's native roots (sid's CPython 3.13-3.15, trixie's PyPy 3.11 7.3 for the
-pp73 wheel), foreign-architecture wheels under qemu-user. A wheel nothing here can run
-is reported "built and gated, not run here" — never counted as tested.
+picks; scripts/plan.py chooses the cells so that every wheel is picked in one.
+`--debian-roots` also runs the wheels on Debian's interpreters in minimal roots
+(scripts/debian_root.py): the x86_64 wheels on the manifest's native roots (sid's
+CPython 3.13-3.15, trixie's PyPy 3.11 7.3 for the pp73 wheel), foreign-architecture
+wheels under qemu-user. A wheel nothing here can run is reported "built and gated, not
+run here" — never counted as tested.
 """
 
 from __future__ import annotations
