@@ -44,6 +44,8 @@ def copy_checkout(dest: Path) -> Path:
         if source.is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, dest / name)
+    # actionlint finds the workflows through the repository they are in.
+    subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
     return dest
 
 

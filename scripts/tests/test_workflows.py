@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import build
 import gate
 import pipeline
 import plan
@@ -199,39 +200,70 @@ def test_release_only_files_never_go_to_pypi() -> None:
     assert pypi[-1].endswith(".tar.gz")
 
 
-# maturin-action's target spellings, by generate-ci job: the Rust triple's start and end.
-_MATURIN_ARCH = {"x86": "i686", "x64": "x86_64", "armv7": "armv7", "ppc64le": "powerpc64le"}
-_MATURIN_OS = {
-    "linux": "-linux-gnu",
-    "musllinux": "-linux-musl",
-    "windows": "-pc-windows-msvc",
-    "macos": "-apple-darwin",
+# maturin-action's spellings: the generate-ci job of an (os, libc), and of an arch.
+_MATURIN_JOB = {
+    ("linux", "glibc"): "linux",
+    ("linux", "musl"): "musllinux",
+    ("win32", ""): "windows",
+    ("darwin", ""): "macos",
 }
+_MATURIN_ARCH = {"i686": "x86", "powerpc64le": "ppc64le", "riscv64gc": "riscv64"}
 
 
-def test_the_manifest_builds_what_maturin_generate_ci_proposes(release: dict[str, Any]) -> None:
-    """Regenerated here: every target `maturin generate-ci github` proposes with our
-    settings is a manifest row, and its sdist and release jobs have their counterparts."""
+def _maturin_target(target: pipeline.Target) -> tuple[str, str] | None:
+    job = _MATURIN_JOB.get((target.os, target.libc))
+    if job is None:  # FreeBSD: generate-ci has no table for it
+        return None
+    arch = target.rust.split("-")[0]
+    arch = "x64" if (job, arch) == ("windows", "x86_64") else _MATURIN_ARCH.get(arch, arch)
+    return job, arch
+
+
+def test_the_workflows_derive_from_maturin_generate_ci(
+    tmp_path: Path, release: dict[str, Any]
+) -> None:
+    """Regenerated here with the manifest's targets: maturin's own workflow builds each
+    of them (our target spellings are maturin's), and its sdist and publish jobs have
+    their counterparts in ours."""
+    copy = copy_checkout(tmp_path / "checkout")
+    wanted = {t for t in map(_maturin_target, pipeline.load_targets()) if t}
+    tables = "".join(
+        f"\n[tool.maturin.generate-ci.github.{job}]\n"
+        f"targets = {sorted(arch for j, arch in wanted if j == job)}\n"
+        for job in sorted({job for job, _ in wanted})
+    )
+    with (copy / "pyproject.toml").open("a", encoding="utf-8") as pyproject:
+        pyproject.write(tables.replace("'", '"'))
     maturin = shutil.which("maturin", path=pipeline.tool_env()["PATH"])
     assert maturin
     generated = yaml.safe_load(
         subprocess.run(
-            [maturin, "generate-ci", "github"], cwd=ROOT, capture_output=True, text=True, check=True
+            [maturin, "generate-ci", "github"], cwd=copy, capture_output=True, text=True, check=True
         ).stdout
     )
-    triples = [t.rust for t in pipeline.load_targets()]
-    proposed = 0
-    for job, suffix in _MATURIN_OS.items():
-        for row in generated["jobs"][job]["strategy"]["matrix"]["platform"]:
-            arch = _MATURIN_ARCH.get(row["target"], row["target"])
-            found = [t for t in triples if t.startswith(f"{arch}-") and suffix in t]
-            # musllinux x86 is i686; Rust has no musl armv7 other than eabihf.
-            assert found, f"maturin proposes {job} {row['target']}; no manifest row builds it"
-            proposed += 1
-    assert proposed >= 10
+    made = {
+        (job, row["target"])
+        for job in {job for job, _ in wanted}
+        for row in generated["jobs"][job]["strategy"]["matrix"]["platform"]
+    }
+    assert made == wanted
+    # Its build arguments are every build's (pyproject's `args`, and zig for Linux).
+    linux = str(generated["jobs"]["linux"]["steps"])
+    for target in pipeline.load_targets():
+        args = build.maturin_args(target, "abi3", "cross")
+        assert {"--release", "--locked"} <= set(args), target.id
+        if target.os == "linux":
+            assert "--zig" in linux
+            assert "--zig" in args, target.id
+    # Its sdist and release jobs are ours: the sdist in build.yml, publishing from a
+    # tag through the same environment with an OIDC identity (trusted publishing).
     assert "sdist" in generated["jobs"]
     assert "sdist" in load("build.yml")["jobs"]
-    assert "publish" in release["jobs"]
+    theirs, ours = generated["jobs"]["release"], release["jobs"]["publish"]
+    assert ours["environment"]["name"] == theirs["environment"]
+    assert ours["permissions"]["id-token"] == theirs["permissions"]["id-token"] == "write"
+    assert "refs/tags/" in theirs["if"]
+    assert "refs/tags/" in ours["if"]
 
 
 def test_ci_runs_the_readme_command_and_cibuildwheel() -> None:
