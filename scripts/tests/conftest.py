@@ -44,8 +44,10 @@ def copy_checkout(dest: Path) -> Path:
         if source.is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, dest / name)
-    # actionlint finds the workflows through the repository they are in.
+    # A repository of its own (actionlint finds the workflows through it; a test run in
+    # the copy copies it again).
     subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=dest, check=True)
     return dest
 
 
