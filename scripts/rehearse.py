@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import build
 import gate
 import local_index
+import plan
 import publish
 import repro
 import suite
@@ -69,10 +70,6 @@ from versioning import project_version
 T = TypeVar("T")
 # How an interpreter is added to the rehearsal's test stage (why_not_here's hint).
 ENV_PYTHONS = "rehearse.py --python"
-SMOKE = (
-    "from game_with_pyo3 import dnd, __version__; "
-    "print(__version__, dnd.roll_dice(3, 6, seed=1), dnd.roll('4d6kh3', seed=1).total)"
-)
 
 
 class StageFailed(Exception):
@@ -105,61 +102,31 @@ class Rehearsal:
             print(f"=== {name}: {self.timings[name]:.1f}s", flush=True)
 
 
-def _venv_with(
-    requirement: list[str],
-    index: local_index.LocalIndex | None,
-    extra: list[str],
-    tmp: Path,
-    label: str,
-) -> str:
-    venv = tmp / label
-    env = tool_env()
-    subprocess.run(
-        ["uv", "venv", "--quiet", "--python", sys.executable, str(venv)], env=env, check=True
-    )
-    python = str(venv / "bin" / "python")
-    cmd = ["uv", "pip", "install", "--quiet", "--no-cache", "--python", python, *extra]
-    if index is not None:
-        cmd += ["--index-url", index.simple_url]
-    subprocess.run([*cmd, *requirement], env=env, check=True)
-    return python
-
-
-def install_and_smoke(index: local_index.LocalIndex, version: str, report: Rehearsal) -> None:
+def install_from_sdist(index: local_index.LocalIndex, version: str, report: Rehearsal) -> None:
+    """The sdist alone: build requirements (maturin) come from PyPI, the package itself
+    only from the local index (uv's first-index strategy). (The wheel's install by
+    version is verify_release's, just before.)"""
     with tempfile.TemporaryDirectory(prefix="gwp-install-") as tmp_name:
-        tmp = Path(tmp_name)
-        python = _venv_with([f"{DIST_NAME}=={version}"], index, [], tmp, "from-wheel")
-        chosen = subprocess.run(
+        venv = Path(tmp_name) / "from-sdist"
+        env = tool_env()
+        subprocess.run(
+            ["uv", "venv", "--quiet", "--python", sys.executable, str(venv)], env=env, check=True
+        )
+        python = str(venv / "bin" / "python")
+        subprocess.run(
             [
-                python,
-                "-c",
-                "import importlib.metadata as m; "
-                "print(m.distribution('game-with-pyo3').read_text('WHEEL'))",
+                *("uv", "pip", "install", "--quiet", "--no-cache", "--python", python),
+                *("--index-url", index.simple_url, "--no-binary", DIST_NAME),
+                *("--extra-index-url", "https://pypi.org/simple/", f"{DIST_NAME}=={version}"),
             ],
+            env=env,
+            check=True,
+        )
+        out = subprocess.run(
+            [python, "-c", verify_release.SMOKE, version],
             check=True,
             capture_output=True,
             text=True,
-        ).stdout
-        tags = [
-            line.split(":", 1)[1].strip() for line in chosen.splitlines() if line.startswith("Tag:")
-        ]
-        if not any(t.startswith("cp310-abi3-") for t in tags):
-            raise PipelineError(f"pip picked a wheel tagged {tags}, expected the abi3 wheel")
-        out = subprocess.run(
-            [python, "-c", SMOKE], check=True, capture_output=True, text=True
-        ).stdout.strip()
-        print(f"    installed from the index ({tags[0]}): {out}")
-        # The sdist alone: build requirements (maturin) come from PyPI, the package
-        # itself only from the local index (uv's first-index strategy).
-        python = _venv_with(
-            [f"{DIST_NAME}=={version}"],
-            index,
-            ["--no-binary", DIST_NAME, "--extra-index-url", "https://pypi.org/simple/"],
-            tmp,
-            "from-sdist",
-        )
-        out = subprocess.run(
-            [python, "-c", SMOKE], check=True, capture_output=True, text=True
         ).stdout.strip()
         print(f"    installed from the sdist alone: {out}")
     report.notes.append("installed from the local index: abi3 wheel and sdist, both rolled dice")
@@ -206,7 +173,7 @@ def rehearse_local_publish(dist: Path, version: str, port: int | None, report: R
             "verified the published set: every file downloaded by name matches SHA256SUMS, "
             "pip install by version rolls dice; PEP 740 attestations not run here (OIDC)"
         )
-        install_and_smoke(index, version, report)
+        install_from_sdist(index, version, report)
 
 
 def summary(dist: Path, report: Rehearsal, release_only: list[str]) -> str:
@@ -280,12 +247,15 @@ def rebuild_elsewhere(all_platforms: bool, dist: Path, report: Rehearsal) -> Non
 
 
 def cell_report(outcomes: list[suite.WheelOutcome]) -> list[str]:
-    """Every CI test cell of the manifest: run here (and where, when in a Debian root),
-    or why not."""
+    """Every test cell of a release (the tag plan, scripts/plan.py), interpreter by
+    interpreter: run here (and where, when in a Debian root), or why not."""
     ran = {o.wheel: o.passed for o in outcomes}
+    targets = {t.id: t for t in load_targets()}
+    release = plan.plan("tag")["workflows"]["release"]
     lines = []
-    for target in load_targets():
-        for python in target.ci_test_pythons:
+    for cell in release["test-native"] + release["test-container"]:
+        target = targets[cell["id"]]
+        for python in cell.get("pythons", cell.get("python", "")).split():
             wheels = [w for w in ran if target_of(w, [target]) and wheel_fits(w, python, target)]
             here = [label for w in wheels for label in ran[w] if suite.spelling(label) == python]
             if here:
@@ -293,6 +263,13 @@ def cell_report(outcomes: list[suite.WheelOutcome]) -> list[str]:
                 lines.append(f"{target.id} {python}: tested here{f' {where}' if where else ''}")
             else:
                 lines.append(f"{target.id} {python}: not run here: {why_not_here(target, python)}")
+    for cell in release["test-freebsd"]:
+        vm = next(t for t in targets.values() if t.ci_test == "vm")
+        what = "wheel and sdist" if cell["wheel"] else "sdist"
+        lines.append(
+            f"{vm.id} FreeBSD {cell['release']} ({what}): not run here: "
+            f"{why_not_here(vm, vm.ci_test_pythons[0])}"
+        )
     return lines
 
 
@@ -359,7 +336,7 @@ def run(args: argparse.Namespace) -> Rehearsal:
         for name in done.uploaded + done.already_there:
             report.published[name] = args.to
     print("\n" + summary(dist, report, gated.release_only))
-    print("\nCI test cells (scripts/manifest.toml, ci_test_pythons):")
+    print("\nCI test cells of a release (scripts/plan.py --event tag):")
     for line in cell_report(outcomes):
         print(f"  {line}")
     print(
