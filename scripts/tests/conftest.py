@@ -34,18 +34,12 @@ def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 
 def copy_checkout(dest: Path) -> Path:
-    """The tracked files of this checkout (as they are now) copied to `dest`: a tree to
-    change the way a contributor or a bot would, and run the suite on."""
-    import shutil
+    """This checkout's files copied to `dest` (scripts/repro.py), as a repository of its
+    own: a tree to change the way a contributor or a bot would, and run the suite on
+    (actionlint finds workflows through the repository; a run there may copy it again)."""
+    import repro
 
-    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True)
-    for name in filter(None, listed.stdout.decode().split("\0")):
-        source = ROOT / name
-        if source.is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, dest / name)
-    # A repository of its own (actionlint finds the workflows through it; a test run in
-    # the copy copies it again).
+    repro.copy_checkout(ROOT, dest)
     subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
     subprocess.run(["git", "add", "-A"], cwd=dest, check=True)
     return dest
