@@ -1,21 +1,36 @@
 //! Dice rolling with a portable, seedable random stream.
 //!
-//! The stream is PCG-64 MCG (`rand_pcg::Pcg64Mcg`, "Mcg128Xsl64"): its output is
-//! specified by the algorithm, not by the `rand` version, and is the same on 32/64-bit
-//! and little/big-endian targets. A 64-bit seed is expanded into the 128-bit state by
-//! `SplitMix64` (written out here, so no library default can change it), and a raw
-//! `u32` is mapped to `1..=sides` with Lemire's multiply-and-reject method — also
-//! written out here, so a change in `rand`'s range sampling cannot change our results.
-//! Test vectors in this module and in the Python suite pin the whole chain.
+//! The stream is PCG-64 MCG (`Mcg128Xsl64`, the generator of `rand_pcg::Pcg64Mcg`,
+//! which a test holds it equal to): its output is specified by the algorithm, not by a
+//! library version, and is the same on 32/64-bit and little/big-endian targets. It is
+//! written out here (a multiplication and an output function) so that an attack can
+//! compute the two states it may end in side by side ([`DiceRng::attack_dice`]). A
+//! 64-bit seed is expanded into the 128-bit state by `SplitMix64` (written out here,
+//! so no library default can change it), and a raw `u32` is mapped to `1..=sides` with
+//! Lemire's multiply-and-reject method — also written out here, so a change in `rand`'s
+//! range sampling cannot change our results. Test vectors in this module and in the
+//! Python suite pin the whole chain.
 
 use std::sync::Mutex;
 use std::thread;
 
 use rand::Rng;
-use rand_pcg::Pcg64Mcg;
 
 use crate::error::{Error, Result};
 use crate::threads::{self, Handover, Host, Threads};
+
+/// PCG-64 MCG's multiplier.
+const MULTIPLIER: u128 = 0x2360_ED05_1FC6_5DA4_4385_DF64_9FCC_F645;
+
+/// Two steps of the stream at once.
+const MULTIPLIER_SQUARED: u128 = MULTIPLIER.wrapping_mul(MULTIPLIER);
+
+/// PCG's output function XSL RR: the state's halves xored, rotated by its top six bits.
+#[inline]
+fn xsl_rr(state: u128) -> u64 {
+    let rotation = (state >> 122) as u32;
+    (((state >> 64) as u64) ^ (state as u64)).rotate_right(rotation)
+}
 
 /// Largest number of dice one request may roll (`roll_dice` and notation alike).
 /// Ten million dice are 40 MB here and an 80 MB Python list; anything larger is
@@ -44,7 +59,8 @@ pub fn entropy_seed() -> u64 {
 /// The engine's random source: a seedable PCG-64 MCG stream.
 #[derive(Debug, Clone)]
 pub struct DiceRng {
-    inner: Pcg64Mcg,
+    /// Always odd, as a multiplicative generator's state must be.
+    state: u128,
 }
 
 impl DiceRng {
@@ -54,9 +70,7 @@ impl DiceRng {
         let mut state = seed;
         let high = u128::from(splitmix64(&mut state));
         let low = u128::from(splitmix64(&mut state));
-        Self {
-            inner: Pcg64Mcg::new((high << 64) | low),
-        }
+        Self::from_state((high << 64) | low)
     }
 
     /// A stream seeded from the operating system's entropy source.
@@ -76,20 +90,34 @@ impl DiceRng {
     /// The full generator state, for saving a stream's position (pickle).
     #[must_use]
     pub fn state(&self) -> u128 {
-        self.inner.state()
+        self.state
     }
 
-    /// Resume a stream saved with [`DiceRng::state`].
+    /// Resume a stream saved with [`DiceRng::state`]. The low bit is forced to 1, as
+    /// `Pcg64Mcg::new` forces it.
     #[must_use]
     pub fn from_state(state: u128) -> Self {
-        Self {
-            inner: Pcg64Mcg::new(state),
-        }
+        Self { state: state | 1 }
     }
 
-    /// The next raw 32-bit output.
+    /// The next raw 32-bit output: the low half of the next 64-bit one.
+    #[inline]
     pub fn next_u32(&mut self) -> u32 {
-        self.inner.next_u32()
+        self.state = self.state.wrapping_mul(MULTIPLIER);
+        xsl_rr(self.state) as u32
+    }
+
+    /// Move the stream `delta` draws on, in about 128 multiplications.
+    pub fn advance(&mut self, delta: u128) {
+        let (mut power, mut factor, mut delta) = (1u128, MULTIPLIER, delta);
+        while delta > 0 {
+            if delta & 1 == 1 {
+                power = power.wrapping_mul(factor);
+            }
+            factor = factor.wrapping_mul(factor);
+            delta >>= 1;
+        }
+        self.state = self.state.wrapping_mul(power);
     }
 
     /// One die in `1..=sides`, unbiased. `sides` must be at least 1.
@@ -142,14 +170,42 @@ impl DiceRng {
     /// waits for that position, waits a few cycles instead of a mispredicted branch.
     #[inline]
     pub fn die_if(&mut self, roll: bool, sides: u32) -> u32 {
-        let mut ahead = Self {
-            inner: self.inner.clone(),
-        };
+        let mut ahead = self.clone();
         let die = ahead.die(sides);
-        // Masks, not `if`, which the compiler may turn into a branch.
-        let keep = u128::from(roll).wrapping_neg();
-        self.inner = Pcg64Mcg::new((ahead.state() & keep) | (self.state() & !keep));
+        self.state = select(roll, ahead.state, self.state);
         die * u32::from(roll)
+    }
+
+    /// An attack's dice, drawn exactly as `die_reaching(sides, reach)` followed by
+    /// `die_if(hit, then_sides)` draw them, where `hit` is whether `reach[0]` was
+    /// reached: the die, what it reached, and the second die (0 if not drawn).
+    ///
+    /// The stream can end one or two draws on. Both states are computed from the one
+    /// the attack starts in, side by side, rather than the second from the first: in a
+    /// duel every attack waits for the last one's end state, and this way it waits for
+    /// one multiplication, an output and a comparison, not for two multiplications in
+    /// a row. The rare draw Lemire's method might reject takes the step-by-step way.
+    #[inline]
+    pub fn attack_dice<const N: usize>(
+        &mut self,
+        sides: u32,
+        reach: &[Reach; N],
+        then_sides: u32,
+    ) -> (u32, [bool; N], u32) {
+        let one = self.state.wrapping_mul(MULTIPLIER);
+        let two = self.state.wrapping_mul(MULTIPLIER_SQUARED);
+        let draw = xsl_rr(one) as u32;
+        let product = u64::from(draw) * u64::from(sides);
+        let then_product = u64::from(xsl_rr(two) as u32) * u64::from(then_sides);
+        if (product as u32) < sides || (then_product as u32) < then_sides {
+            let (die, reached) = self.die_reaching(sides, reach);
+            let then = self.die_if(N > 0 && reached[0], then_sides);
+            return (die, reached, then);
+        }
+        let reached = reach.map(|r| u64::from(draw) >= r.draw);
+        let hit = N > 0 && reached[0];
+        self.state = select(hit, two, one);
+        (face(product), reached, face(then_product) * u32::from(hit))
     }
 
     /// Fill a vector with `count` dice of `sides` sides.
@@ -179,13 +235,13 @@ impl DiceRng {
         let mut rejected = 0;
         let mut draws = [0u32; FILL_CHUNK];
         for chunk in out.chunks_mut(FILL_CHUNK * width) {
-            let start = self.inner.clone();
+            let start = self.clone();
             let draws = &mut draws[..chunk.len() / width];
             for draw in draws.iter_mut() {
                 *draw = self.next_u32();
             }
             if !map_draws(draws, sides, chunk) {
-                self.inner = start;
+                *self = start;
                 rejected += self.fill_one_by_one(sides, chunk);
             }
         }
@@ -238,7 +294,7 @@ impl DiceRng {
         let per_part = count.div_ceil(parts);
         let starts = (0..parts).map(|part| {
             let mut start = self.clone();
-            start.inner.advance((part * per_part) as u128);
+            start.advance((part * per_part) as u128);
             start
         });
         let outcomes: Vec<Option<(Self, u64)>> = thread::scope(|scope| {
@@ -424,6 +480,14 @@ fn buffer(len: usize) -> Result<Vec<u8>> {
         })?;
     buffer.resize(len, 0);
     Ok(buffer)
+}
+
+/// `when` ? `yes` : `no`, with masks: an `if` may become a branch, mispredicted on
+/// every other attack in a duel.
+#[inline]
+fn select(when: bool, yes: u128, no: u128) -> u128 {
+    let keep = u128::from(when).wrapping_neg();
+    (yes & keep) | (no & !keep)
 }
 
 /// Fewest dice worth a thread of their own in [`DiceRng::fill_packed_on`]: starting a
@@ -784,6 +848,50 @@ mod tests {
                 assert_eq!(branchless.die_if(roll, sides), expected);
             }
             assert_eq!(plain.state(), branchless.state());
+        }
+    }
+
+    #[test]
+    fn the_stream_is_rand_pcgs_pcg64_mcg() {
+        use rand::Rng as _;
+        for seed in [0, 1, 42, u64::MAX] {
+            let mut ours = DiceRng::seeded(seed);
+            let mut theirs = rand_pcg::Pcg64Mcg::new(ours.state());
+            for _ in 0..1_000 {
+                assert_eq!(ours.next_u32(), theirs.next_u32());
+            }
+            for delta in [0, 1, 2, 1_000, 123_456_789, u128::MAX] {
+                ours.advance(delta);
+                theirs.advance(delta);
+                assert_eq!(ours.state(), theirs.state());
+            }
+            // A saved state resumes as Pcg64Mcg::new resumes it, even an even one.
+            for state in [0, 2, u128::MAX - 1, ours.state()] {
+                assert_eq!(
+                    DiceRng::from_state(state).next_u32(),
+                    rand_pcg::Pcg64Mcg::new(state).next_u32()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn attack_dice_are_a_die_reaching_then_a_die_if() {
+        for sides in [20, 3, REJECTS_A_THIRD] {
+            for then_sides in [8, 6, REJECTS_A_THIRD] {
+                let reach = [Reach::new(sides, sides / 2), Reach::new(sides, sides)];
+                let mut plain = DiceRng::seeded(u64::from(sides ^ then_sides));
+                let mut paired = plain.clone();
+                for _ in 0..5_000 {
+                    let (die, reached) = plain.die_reaching(sides, &reach);
+                    let then = plain.die_if(reached[0], then_sides);
+                    assert_eq!(
+                        paired.attack_dice(sides, &reach, then_sides),
+                        (die, reached, then)
+                    );
+                    assert_eq!(plain.state(), paired.state());
+                }
+            }
         }
     }
 
