@@ -99,14 +99,6 @@ def privileged(cmd: list[str]) -> list[str]:
     raise PipelineError("Debian roots need root for chroot: run as root or with password-less sudo")
 
 
-def have_privileges() -> bool:
-    try:
-        privileged(["true"])
-    except PipelineError:
-        return False
-    return True
-
-
 SEEDED_PROBE = """
 import json
 from game_with_pyo3 import dnd

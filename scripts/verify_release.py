@@ -33,10 +33,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import publish
 from pipeline import DIST_NAME, PipelineError, tool_env
 
+# The installed version rolls dice; which wheel the installer picked (its WHEEL tags).
 SMOKE = (
-    "from game_with_pyo3 import dnd, __version__; import sys; "
+    "from game_with_pyo3 import dnd, __version__; import sys, importlib.metadata as m; "
     "assert __version__ == sys.argv[1], __version__; "
-    "print(__version__, dnd.roll_dice(3, 6, seed=1), dnd.roll('4d6kh3', seed=1).total)"
+    "tags = [t.split(': ')[1] for t in m.distribution('game-with-pyo3').read_text('WHEEL')"
+    ".splitlines() if t.startswith('Tag: ')]; "
+    "print(__version__, dnd.roll_dice(3, 6, seed=1), dnd.roll('4d6kh3', seed=1).total, tags[0])"
 )
 WHAT_TO_DO = (
     "Nothing can replace a file on PyPI: if a published file is wrong, yank this release "
