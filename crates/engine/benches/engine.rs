@@ -10,7 +10,7 @@
 use divan::counter::ItemsCount;
 use divan::{Bencher, black_box};
 use game_with_pyo3_engine::character::{Ability, Character, Target};
-use game_with_pyo3_engine::dice::{self, DiceRng, Stream};
+use game_with_pyo3_engine::dice::{self, DiceRng, Reach, Stream};
 use game_with_pyo3_engine::duel;
 use game_with_pyo3_engine::threads::{Plain, Threads};
 
@@ -77,21 +77,36 @@ fn duel_trial(bencher: Bencher) {
     });
 }
 
-/// The floor of those trials: as many raw draws as they make, in one stream.
+/// The throughput floor of those trials: as many raw draws as they make, in one
+/// stream, none waiting on another.
 #[divan::bench(sample_count = 30)]
 fn floor_duel_draws(bencher: Bencher) {
     let (a, b) = matchup();
-    let draws = draws_of_duel(&a, &b, 1, TRIALS);
+    let (draws, _) = replay_duel(&a, &b, 1, TRIALS);
     bencher.counter(ItemsCount::new(TRIALS)).bench_local(|| {
         let mut rng = DiceRng::seeded(1);
         (0..draws).fold(0u32, |acc, _| acc ^ rng.next_u32())
     });
 }
 
-/// The raw draws `trials` duels make, counted on a replay of the duel's rules (see
-/// `engine::duel`) that must give the same statistics.
-fn draws_of_duel(a: &Character, b: &Character, seed: u64, trials: u64) -> u64 {
-    let (mut draws, mut wins_a, mut total_rounds) = (0, 0, 0);
+/// The latency floor of those trials: as many attacks as they make, each a die whose
+/// value decides where the next one is drawn (a coin flip drawing a second die, as a
+/// hit draws its damage), with no rules around them.
+#[divan::bench(sample_count = 30)]
+fn floor_duel_chain(bencher: Bencher) {
+    let (a, b) = matchup();
+    let (_, attacks) = replay_duel(&a, &b, 1, TRIALS);
+    let coin = [Reach::new(2, 2)];
+    bencher.counter(ItemsCount::new(TRIALS)).bench_local(|| {
+        let mut rng = DiceRng::seeded(1);
+        (0..attacks).fold(0u32, |acc, _| acc ^ rng.attack_dice(2, &coin, 2).2)
+    });
+}
+
+/// The raw draws and the attacks `trials` duels make, counted on a replay of the
+/// duel's rules (see `engine::duel`) that must give the same statistics.
+fn replay_duel(a: &Character, b: &Character, seed: u64, trials: u64) -> (u64, u64) {
+    let (mut draws, mut attacks, mut wins_a, mut total_rounds) = (0, 0, 0, 0);
     for trial in 0..trials {
         let start = DiceRng::for_task(seed, trial);
         let mut rng = start.clone();
@@ -113,10 +128,12 @@ fn draws_of_duel(a: &Character, b: &Character, seed: u64, trials: u64) -> u64 {
         let mut rounds = 0u64;
         let first_won = loop {
             rounds += 1;
+            attacks += 1;
             first.attack(Target::Other(&mut second), &mut rng).unwrap();
             if !second.is_alive() {
                 break true;
             }
+            attacks += 1;
             second.attack(Target::Other(&mut first), &mut rng).unwrap();
             if !first.is_alive() {
                 break false;
@@ -137,8 +154,9 @@ fn draws_of_duel(a: &Character, b: &Character, seed: u64, trials: u64) -> u64 {
         "the replay does not follow the duel's rules"
     );
     eprintln!(
-        "floor_duel_draws: {:.2} raw draws per trial",
-        draws as f64 / trials as f64
+        "a duel trial: {:.2} raw draws, {:.2} attacks",
+        draws as f64 / trials as f64,
+        attacks as f64 / trials as f64
     );
-    draws
+    (draws, attacks)
 }
