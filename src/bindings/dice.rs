@@ -106,8 +106,9 @@ const LIST_FROM_BYTES_FROM: u32 = 256;
 /// Up to 255 sides a die is a byte, and `list.extend(bytes)` is the cheapest way the
 /// stable ABI has to fill a list: `CPython`'s own loop, where a list built element by
 /// element from here costs two calls into the interpreter per die (`PyList_SetItem`
-/// and a reference count). The engine hands such dice over a piece at a time
-/// (`engine::dice::roll_bytes`, drawn ahead on a thread of its own when that pays).
+/// and a reference count). Big rolls of such dice are drawn ahead on a thread of the
+/// engine's own while this one builds the list (`engine::dice::roll_bytes`); others
+/// are drawn first and listed with `list(bytes)`.
 /// Below [`LIST_FROM_BYTES_FROM`] dice, creating the `bytes` costs more than it saves.
 /// Dice above 255 sides are whole `int` objects, whose allocation dwarfs either way of
 /// filling the list.
@@ -123,8 +124,19 @@ fn dice_list<'py>(
         let list = PyList::empty(py);
         let extend = list.getattr(pyo3::intern!(py, "extend"))?;
         let extend_by = |piece: &[u8]| extend.call1((PyBytes::new(py, piece),)).map(drop);
-        dice::roll_bytes(stream, count, sides, threads, &Detach(py), extend_by).into_py()??;
-        return Ok(list);
+        if let Some(listed) =
+            dice::roll_bytes(&mut stream, count, sides, threads, &Detach(py), extend_by)
+        {
+            listed.into_py()??;
+            return Ok(list);
+        }
+        // Not drawn ahead: drawn into a `bytes` object's own memory, and listed by
+        // `list(bytes)`, which sizes the list once.
+        let packed = PyBytes::new_with(py, count as usize, |packed| {
+            dice::roll_packed(&mut stream, sides, packed, threads, &Detach(py));
+            Ok(())
+        })?;
+        return Ok(py.get_type::<PyList>().call1((packed,))?.cast_into()?);
     }
     let mut packed = vec![0; count as usize * width];
     dice::roll_packed(&mut stream, sides, &mut packed, threads, &Detach(py));

@@ -392,37 +392,32 @@ pub const DRAW_AHEAD_FROM: u32 = 1 << 16;
 /// the cache between the drawing thread writing it and the caller reading it.
 const AHEAD_PIECE: usize = 1 << 14;
 
-/// `count` dice of at most 255 sides (a byte each) from `stream`, handed to `take` in
-/// order, in one or more pieces; returns `take`'s first error, after which no piece is
-/// handed over but the stream is still left after the whole roll.
+/// `count` dice of at most 255 sides (a byte each) from `stream`, drawn on a thread of
+/// their own and handed to `take` in order, a piece at a time, as they are drawn; returns
+/// `take`'s first error, after which no piece is handed over but the stream is still
+/// left after the whole roll. `None` if the roll is not drawn this way (fewer than
+/// [`DRAW_AHEAD_FROM`] dice, fewer than two threads, or no thread could start): nothing
+/// was drawn, and the caller draws the roll itself ([`roll_packed`]).
 ///
 /// This is for a caller whose own work on the dice is the slow part (the bindings build
-/// a Python list from each piece): from [`DRAW_AHEAD_FROM`] dice with two threads or
-/// more, one thread draws the roll a piece at a time while the calling thread takes the
-/// pieces, so drawing costs only the wait for the first piece (measured on two cores:
-/// a list cost 1.1-1.3x `list(bytes(n))` this way, 1.4-1.5x drawn first on two
-/// threads). One drawing thread is enough: the taker is the slower side. Otherwise, or
-/// if that thread cannot start, the roll is drawn first, on up to `threads` threads, and
-/// taken as one piece. A shared stream is locked only by the drawing thread, which
-/// never holds the host: the taker may run code that rolls on the same stream.
+/// a Python list from each piece): drawing then costs only the wait for the first piece
+/// (measured on two cores: a list cost 1.1-1.3x `list(bytes(n))` this way, 1.4-1.5x
+/// drawn first on two threads). One drawing thread is enough: the taker is the slower
+/// side. A shared stream is locked only by the drawing thread, which never holds the
+/// host: the taker may run code that rolls on the same stream.
 pub fn roll_bytes<E>(
-    mut stream: Stream<'_>,
+    stream: &mut Stream<'_>,
     count: u32,
     sides: u32,
     threads: Threads,
     host: &impl Host,
     mut take: impl FnMut(&[u8]) -> std::result::Result<(), E>,
-) -> Result<std::result::Result<(), E>> {
+) -> Option<Result<std::result::Result<(), E>>> {
     debug_assert_eq!(packed_width(sides), 1);
-    let count = count as usize;
-    if count >= DRAW_AHEAD_FROM as usize && threads.count() >= 2 {
-        if let Some(taken) = roll_bytes_ahead(&mut stream, count, sides, host, &mut take) {
-            return taken;
-        }
+    if count < DRAW_AHEAD_FROM || threads.count() < 2 {
+        return None;
     }
-    let mut drawn = buffer(count)?;
-    roll_packed(&mut stream, sides, &mut drawn, threads, host);
-    Ok(take(&drawn))
+    roll_bytes_ahead(stream, count as usize, sides, host, &mut take)
 }
 
 /// [`roll_bytes`] drawn ahead, or `None` if the drawing thread cannot start.
