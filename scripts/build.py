@@ -122,11 +122,25 @@ def compatibility_args(target: Target) -> list[str]:
     return []
 
 
+# Platforms whose interpreter no build machine runs: cibuildwheel builds the wheel (with
+# maturin, as the PEP 517 backend) on the runner OS it needs, and tests it there — in a
+# Pyodide venv under Node, on an iOS simulator, on an Android emulator — unless the
+# manifest says the row is not run (ci_test "none").
+CIBUILDWHEEL = {
+    "emscripten": ("pyodide", "linux"),
+    "ios": ("ios", "darwin"),
+    "android": ("android", "linux"),
+}
+
+
 def build_mode(target: Target) -> str:
     """'cross' from an x86_64 Linux host (zig links Linux, FreeBSD and macOS targets),
-    'native' on the target's own OS (macOS and Windows runners), or '' when this host
-    cannot build the target. (The manifest's `local` says which rows this project's
-    own machines can build; a CI runner also builds the others.)"""
+    'native' on the target's own OS (macOS and Windows runners), 'cibuildwheel' for
+    Pyodide, iOS and Android on the OS that builds them, or '' when this host cannot
+    build the target. (The manifest's `local` says which rows this project's own
+    machines can build; a CI runner also builds the others.)"""
+    if target.os in CIBUILDWHEEL:
+        return "cibuildwheel" if sys.platform == CIBUILDWHEEL[target.os][1] else ""
     linux_host = platform.machine().lower() in ("x86_64", "amd64") and sys.platform == "linux"
     if linux_host and target.os in ("linux", "freebsd", "darwin"):
         return "cross"
@@ -158,6 +172,8 @@ def build_target(target: Target, out: Path, report: BuildReport) -> None:
     for abi, expected in zip(target.abis, target.wheel_names(report.version), strict=True):
         before = set(out.iterdir())
         cmd = ["maturin", "build", "--out", str(out), *maturin_args(target, abi, mode)]
+        if mode == "cibuildwheel":
+            cmd, env = cibuildwheel_call(target, abi, out, env)
         start = time.monotonic()
         _run(cmd, env=env)
         made = sorted(p.name for p in set(out.iterdir()) - before)
@@ -166,6 +182,30 @@ def build_target(target: Target, out: Path, report: BuildReport) -> None:
             raise PipelineError(f"{target.id} {abi}: expected {expected}, maturin made {made}")
         sbom.normalize_wheel(out / expected, source_root=ROOT, cargo_home=cargo_home())
         report.built.extend(made)
+
+
+def cibuildwheel_call(
+    target: Target, abi: str, out: Path, env: dict[str, str]
+) -> tuple[list[str], dict[str, str]]:
+    """cibuildwheel for the row's one build identifier; the wheel kind's maturin
+    features go through maturin's PEP 517 arguments (its `-i` is the identifier's)."""
+    args = list(WHEEL_KINDS[abi].maturin)
+    if "-i" in args:
+        del args[args.index("-i") : args.index("-i") + 2]
+    env = {
+        **env,
+        "CIBW_BUILD": target.ci_cibuildwheel,
+        "MATURIN_PEP517_ARGS": " ".join(["--locked", *args]),
+    }
+    if target.ci_test == "none":
+        env["CIBW_TEST_SKIP"] = target.ci_cibuildwheel
+    # The oldest system the manifest's tag names is the one the wheel is built for.
+    if found := re.match(r"ios_(\d+)_(\d+)_", target.platform):
+        env["IPHONEOS_DEPLOYMENT_TARGET"] = f"{found[1]}.{found[2]}"
+    if found := re.match(r"android_(\d+)_", target.platform):
+        env["ANDROID_API_LEVEL"] = found[1]
+    platform_name = CIBUILDWHEEL[target.os][0]
+    return ["cibuildwheel", "--platform", platform_name, "--output-dir", str(out)], env
 
 
 def cargo_home() -> Path:

@@ -60,6 +60,10 @@ WHEEL_KINDS = {
     "pypy311": WheelKind(
         "pp311-pypy311_pp73", ("--no-default-features", "-i", "pypy3.11"), "PyPy 3.11 (7.3.x)"
     ),
+    # Pyodide: one CPython per ABI, so the module's name (`.cpython-313-wasm32-
+    # emscripten.so`) says which ABI it was built for, as the gate checks.
+    "cp313": WheelKind("cp313-cp313", ("--no-default-features", "-i", "3.13"), "CPython 3.13"),
+    "cp314": WheelKind("cp314-cp314", ("--no-default-features", "-i", "3.14"), "CPython 3.14"),
 }
 
 # PyPI's allow-list (warehouse): anything else — every freebsd_*, plain linux_* —
@@ -104,6 +108,8 @@ class Target:
     pull_request_pythons: tuple[str, ...] = ()
     pull_request_releases: tuple[str, ...] = ()
     build_minutes: float | None = None
+    ci_cibuildwheel: str = ""
+    ci_test_why: str = ""
     qemu: str | None = None
     qemu_user: str | None = None
     qemu_suite: str | None = None
@@ -119,6 +125,11 @@ class Target:
 
 def load_manifest(path: Path = MANIFEST) -> dict[str, Any]:
     return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def skipped_rows(path: Path = MANIFEST) -> dict[str, str]:
+    """Rows the manifest keeps but does not ship yet, with why."""
+    return {row["id"]: row["skip"] for row in load_manifest(path)["target"] if "skip" in row}
 
 
 def supported_pythons(path: Path = MANIFEST) -> tuple[str, ...]:
@@ -160,9 +171,11 @@ def load_targets(path: Path = MANIFEST) -> list[Target]:
         "pull_request_releases",
     )
     for row in data["target"]:
+        if "skip" in row:  # a platform not shipped yet; plan.py says why
+            continue
         tuples = {k: tuple(row[k]) for k in lists if k in row}
         target = Target(**{**row, **tuples})
-        if not target.ci_test_pythons:
+        if target.ci_test in ("native", "container"):
             target = replace(target, ci_test_pythons=test_pythons(target, supported))
         targets.append(target)
     ids = [t.id for t in targets]

@@ -30,7 +30,15 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pipeline import MANIFEST, ROOT, Target, host_target, load_manifest, load_targets
+from pipeline import (
+    MANIFEST,
+    ROOT,
+    Target,
+    host_target,
+    load_manifest,
+    load_targets,
+    skipped_rows,
+)
 from tags import parse_label, picks
 
 EVENTS = ("pull_request", "push", "schedule", "workflow_dispatch", "tag")
@@ -117,6 +125,12 @@ def release_jobs(
             if wheel:
                 jobs["build"].append((build_cell(target), build_minutes(target, est)))
             continue
+        if target.ci_test in ("cibuildwheel", "none"):
+            # cibuildwheel tests the wheel in its build cell, where the platform runs
+            # (ci_test "none": built and gated, not run, the manifest says why).
+            if full:
+                jobs["build"].append((build_cell(target), build_minutes(target, est)))
+            continue
         pythons = target.ci_test_pythons if full else target.pull_request_pythons
         if not pythons:
             continue
@@ -144,6 +158,8 @@ def release_jobs(
 
 def build_cell(target: Target) -> dict[str, Any]:
     cell: dict[str, Any] = {"id": target.id, "runner": target.ci_build}
+    if target.os == "android" and target.ci_test == "cibuildwheel":
+        cell["kvm"] = True  # the emulator the suite runs on
     if target.ci_python_arch:
         cell["arch"] = target.ci_python_arch
     return cell
@@ -220,6 +236,8 @@ def plan(event: str, labels: tuple[str, ...] = (), path: Path = MANIFEST) -> dic
     return {
         "event": event,
         "full": full,
+        "not_run": {t.id: t.ci_test_why for t in targets if t.ci_test == "none"},
+        "skipped": skipped_rows(path),
         "workflows": {
             name: {job: [cell for cell, _ in cells] for job, cells in jobs.items()}
             for name, jobs in workflows.items()

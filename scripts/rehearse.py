@@ -263,6 +263,16 @@ def cell_report(outcomes: list[suite.WheelOutcome]) -> list[str]:
                 lines.append(f"{target.id} {python}: tested here{f' {where}' if where else ''}")
             else:
                 lines.append(f"{target.id} {python}: not run here: {why_not_here(target, python)}")
+    for target in targets.values():
+        if target.ci_test == "cibuildwheel":
+            lines.append(
+                f"{target.id}: not run here: needs the {target.os} runtime cibuildwheel sets up "
+                f"on {target.ci_build} (CI: cibuildwheel tests it in its build cell)"
+            )
+        elif target.ci_test == "none":
+            lines.append(f"{target.id}: built and gated, not run in CI: {target.ci_test_why}")
+    for row, why in plan.plan("tag")["skipped"].items():
+        lines.append(f"{row}: not shipped yet: {why}")
     for cell in release["test-freebsd"]:
         vm = next(t for t in targets.values() if t.ci_test == "vm")
         what = "wheel and sdist" if cell["wheel"] else "sdist"

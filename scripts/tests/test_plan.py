@@ -63,7 +63,7 @@ def manifest(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
         "a row deleted": _manifest_without_a_row,
         "a row added": _manifest_with_a_row,
     }[request.param]
-    return make(tmp_path)  # type: ignore[no-any-return]
+    return make(tmp_path)
 
 
 def test_a_full_plan_builds_every_row_and_tests_every_wheel(manifest: Path) -> None:
@@ -81,8 +81,27 @@ def test_a_full_plan_builds_every_row_and_tests_every_wheel(manifest: Path) -> N
     for cell in release["test-freebsd"]:
         if cell["wheel"]:
             picked |= {n for t in targets if t.ci_test == "vm" for n in t.wheel_names("1.0.0")}
+    for target in targets:
+        if target.ci_test == "cibuildwheel":  # tested by cibuildwheel in its build cell
+            assert target.ci_cibuildwheel, target.id
+            picked |= set(target.wheel_names("1.0.0"))
+        elif target.ci_test == "none":  # built and gated, not run: the row says why
+            assert target.ci_test_why, target.id
+            picked |= set(target.wheel_names("1.0.0"))
     expected = {n for t in targets for n in t.wheel_names("1.0.0")}
     assert picked == expected, sorted(expected - picked)
+
+
+def test_a_row_not_shipped_yet_is_planned_nowhere_and_says_why() -> None:
+    result = plan.plan("tag")
+    ids = {c["id"] for c in result["workflows"]["release"]["build"]}
+    for row, why in result["skipped"].items():
+        assert why
+        assert row not in ids
+        assert row not in {t.id for t in pipeline.load_targets()}  # nor gated
+    for row, why in result["not_run"].items():
+        assert row in ids
+        assert why
 
 
 def test_no_emulated_cell_is_planned_over_an_hour(manifest: Path) -> None:
