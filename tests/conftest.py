@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import game_with_pyo3
@@ -30,6 +31,20 @@ def pytest_configure(config: pytest.Config) -> None:
             "install the built wheel into the test environment instead "
             "(python3 scripts/dev.py install)"
         )
+
+
+# Where the interpreter runs inside another program (a Pyodide page or Node, the iOS
+# testbed app, an Android app) it cannot start itself again; Pyodide has no threads.
+NO_SUBPROCESS = sys.platform in ("emscripten", "ios", "android")
+NO_THREADS = sys.platform == "emscripten"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if NO_SUBPROCESS and item.get_closest_marker("subprocess"):
+            item.add_marker(pytest.mark.skip(reason=f"{sys.platform}: no subprocesses"))
+        if NO_THREADS and item.get_closest_marker("threads"):
+            item.add_marker(pytest.mark.skip(reason=f"{sys.platform}: no threads"))
 
 
 def pytest_report_header() -> str:

@@ -92,6 +92,7 @@ def test_pickles_like_any_array() -> None:
     assert pickle.loads(pickle.dumps(dice)) == dice
 
 
+@pytest.mark.threads
 @pytest.mark.thread_unsafe(reason="measures how fast a thread runs; needs the CPU to itself")
 def test_dice_are_drawn_without_holding_the_interpreter() -> None:
     # While a big roll is drawn, a pure-Python thread keeps counting at a good share of

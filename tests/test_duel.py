@@ -60,6 +60,7 @@ def test_stronger_side_wins_more() -> None:
     assert swapped.wins_b > 1_950
 
 
+@pytest.mark.threads
 @pytest.mark.thread_unsafe(reason="measures how fast a thread runs; needs the CPU to itself")
 def test_runs_without_holding_the_interpreter() -> None:
     # Only what a counting thread manages during the duel counts: one that kept the

@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterator
 import pytest
 from game_with_pyo3 import dnd, pycool
 
+pytestmark = pytest.mark.threads
+
 THREADS = 8
 TIMEOUT = 60
 
