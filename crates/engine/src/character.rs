@@ -287,7 +287,7 @@ pub(crate) fn swing(attack_bonus: i32, to_hit: Reach, rng: &mut DiceRng) -> Swin
         rolled += rng.die(8);
     }
     // Arithmetic, not `if`: a branch here would be mispredicted on half the attacks.
-    let damage = u32::from(hit) * (rolled as i32 + attack_bonus).max(1) as u32;
+    let damage = (rolled as i32 + attack_bonus).max(1) as u32 & u32::from(hit).wrapping_neg();
     Swing {
         natural,
         hit,

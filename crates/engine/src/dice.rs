@@ -197,7 +197,10 @@ impl DiceRng {
         let draw = xsl_rr(one) as u32;
         let product = u64::from(draw) * u64::from(sides);
         let then_product = u64::from(xsl_rr(two) as u32) * u64::from(then_sides);
-        if (product as u32) < sides || (then_product as u32) < then_sides {
+        // Rejection thresholds of constant sides are constants (0 for a d8: no check).
+        if (product as u32) < rejection_threshold(sides)
+            || (then_product as u32) < rejection_threshold(then_sides)
+        {
             let (die, reached) = self.die_reaching(sides, reach);
             let then = self.die_if(N > 0 && reached[0], then_sides);
             return (die, reached, then);
@@ -491,7 +494,7 @@ const MIN_DICE_PER_THREAD: usize = 1 << 17;
 
 /// Lemire's rejection threshold for dice of `sides` sides: `2**32 mod sides`.
 #[inline]
-fn rejection_threshold(sides: u32) -> u32 {
+const fn rejection_threshold(sides: u32) -> u32 {
     sides.wrapping_neg() % sides
 }
 
