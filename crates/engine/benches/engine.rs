@@ -90,9 +90,9 @@ fn floor_duel_draws(bencher: Bencher) {
     });
 }
 
-/// The latency floor of those trials: as many attacks as they make, each a die whose
-/// value decides where the next one is drawn (a coin flip drawing a second die, as a
-/// hit draws its damage), with no rules around them.
+/// The floor of those trials' attacks: as many attacks' dice as they make, each a die
+/// whose value decides where the next one is drawn (a coin flip drawing a second die,
+/// as a hit draws its damage; `DiceRng::attack_dice`), with no rules around them.
 #[divan::bench(sample_count = 30)]
 fn floor_duel_chain(bencher: Bencher) {
     let (a, b) = matchup();
