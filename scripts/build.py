@@ -27,7 +27,6 @@ import shutil
 import subprocess
 import sys
 import tarfile
-import tempfile
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -260,40 +259,44 @@ def safe_extract(archive: tarfile.TarFile, dest: Path) -> None:
 
 
 def wheel_from_sdist(sdist: Path, reference: Path | None, report: BuildReport) -> None:
-    """Unpack the sdist alone and build it: a missing file fails here, not for users."""
-    with tempfile.TemporaryDirectory(prefix="gwp-sdist-") as tmp:
-        with tarfile.open(sdist) as archive:
-            safe_extract(archive, Path(tmp))
-        (source,) = Path(tmp).iterdir()
-        wheels = Path(tmp) / "wheels"
-        host = host_target(load_targets())
-        env = release_env(source, host.rust)
-        env["CARGO_TARGET_DIR"] = str(Path(tmp) / "target")
-        _run(
-            [
-                "maturin",
-                "build",
-                "--release",
-                "--locked",
-                "--out",
-                str(wheels),
-                "--target",
-                host.rust,
-                *compatibility_args(host),
-            ],
-            env=env,
-            cwd=source,
-        )
-        (wheel,) = wheels.glob("*.whl")
-        report.sdist_wheel = wheel.name
-        if reference is not None:
-            ours = sorted(zipfile.ZipFile(wheel).namelist())
-            theirs = sorted(zipfile.ZipFile(reference).namelist())
-            if ours != theirs:
-                raise PipelineError(
-                    f"the wheel built from {sdist.name} differs in content from "
-                    f"{reference.name}: {sorted(set(ours) ^ set(theirs))}"
-                )
+    """Unpack the sdist alone and build it: a missing file fails here, not for users.
+    It is unpacked in the same place each time (under target/, outside the checkout's
+    sources), so the remapped flags repeat and cargo reuses what it compiled there."""
+    place = ROOT / "target" / "sdist-check"
+    for stale in ("source", "wheels"):
+        shutil.rmtree(place / stale, ignore_errors=True)
+    with tarfile.open(sdist) as archive:
+        safe_extract(archive, place / "source")
+    (source,) = (place / "source").iterdir()
+    wheels = place / "wheels"
+    host = host_target(load_targets())
+    env = release_env(source, host.rust)
+    env["CARGO_TARGET_DIR"] = str(place / "target")
+    _run(
+        [
+            "maturin",
+            "build",
+            "--release",
+            "--locked",
+            "--out",
+            str(wheels),
+            "--target",
+            host.rust,
+            *compatibility_args(host),
+        ],
+        env=env,
+        cwd=source,
+    )
+    (wheel,) = wheels.glob("*.whl")
+    report.sdist_wheel = wheel.name
+    if reference is not None:
+        ours = sorted(zipfile.ZipFile(wheel).namelist())
+        theirs = sorted(zipfile.ZipFile(reference).namelist())
+        if ours != theirs:
+            raise PipelineError(
+                f"the wheel built from {sdist.name} differs in content from "
+                f"{reference.name}: {sorted(set(ours) ^ set(theirs))}"
+            )
 
 
 def run(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -118,10 +119,27 @@ def setup() -> None:
 
 
 def install_wheel() -> Path:
-    """Build the release wheel and install it (not editable: tests see the artifact)."""
+    """Build the release wheel and install it (not editable: tests see the artifact).
+    On Linux x86_64 it is the release build of this machine's manifest row, exactly as
+    its CI build job and the rehearsal make it (scripts/build.py), which then find it
+    compiled; elsewhere maturin's release build."""
     shutil.rmtree(TEST_WHEELS, ignore_errors=True)
-    step("build wheel", BIN / "maturin", "build", "--release", "--out", TEST_WHEELS)
-    (wheel,) = TEST_WHEELS.glob("*.whl")
+    if sys.platform == "linux" and platform.machine().lower() in ("x86_64", "amd64"):
+        host = subprocess.run(
+            [
+                PYTHON,
+                "-c",
+                "import pipeline; print(pipeline.host_target(pipeline.load_targets()).id)",
+            ],
+            cwd=ROOT / "scripts",
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        step("build wheels", PYTHON, "scripts/build.py", "--target", host, "--out", TEST_WHEELS)
+    else:
+        step("build wheel", BIN / "maturin", "build", "--release", "--out", TEST_WHEELS)
+    (wheel,) = TEST_WHEELS.glob("*-abi3-*.whl")
     step(
         "install wheel",
         BIN / "uv",

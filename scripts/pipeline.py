@@ -13,7 +13,6 @@ from typing import Any
 import tomllib
 
 try:
-    from packaging.tags import parse_tag
     from packaging.utils import parse_sdist_filename, parse_wheel_filename
 except ModuleNotFoundError as missing:  # a script run outside the project's venv
     import sys
@@ -257,22 +256,9 @@ def target_of(filename: str, targets: list[Target]) -> Target | None:
     return next((t for t in targets if t.platform == platform), None)
 
 
-def is_free_threaded(filename: str) -> bool:
-    """A version-specific free-threaded wheel (cp314t): only its one interpreter loads it.
-    (An abi3t wheel serves GIL and free-threaded builds alike.)"""
-    if not filename.endswith(".whl"):
-        return False
-    _, _, _, tags = parse_wheel_filename(filename)
-    return any(re.fullmatch(r"cp\d+t", tag.abi) for tag in tags)
-
-
 def kind_of(filename: str) -> str | None:
     """The manifest's name for a wheel's kind ("abi3", "cp314t", ...), from its name."""
     return next((name for name, kind in WHEEL_KINDS.items() if f"-{kind.tag}-" in filename), None)
-
-
-def python_tag_set(tag: str) -> set[str]:
-    return {str(t) for t in parse_tag(tag)}
 
 
 def sha256(path: Path) -> str:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -214,33 +215,40 @@ def build_calls(all_platforms: bool, dist: Path) -> list[list[str]]:
     return [*calls, ["--sdist-only", "--out", str(dist)]]
 
 
+# Where the rebuild happens: another directory than the checkout, with a cargo home and a
+# target directory of its own. It stays between rehearsals (under target/, which a fresh
+# clone does not have), so its paths, and with them the remapped compiler flags, are the
+# same each time: cargo reuses what it compiled there before and rebuilds what changed.
+ELSEWHERE = ROOT / "target" / "elsewhere"
+
+
 def rebuild_elsewhere(all_platforms: bool, dist: Path, report: Rehearsal) -> None:
     """Every artifact again: the same command lines from a copy of the checkout in
     another directory, with another cargo home and target directory, the same commit
     time; then byte for byte against the first build (scripts/repro.py)."""
     epoch = repro.release_epoch(ROOT)
-    with tempfile.TemporaryDirectory(prefix="gwp-rebuild-") as tmp_name:
-        tmp = Path(tmp_name)
-        checkout = repro.copy_checkout(ROOT, tmp / "elsewhere" / "checkout")
-        env = tool_env(
-            {
-                "CARGO_HOME": str(repro.fresh_cargo_home(tmp / "other-cargo-home", checkout)),
-                "CARGO_TARGET_DIR": str(tmp / "other-target"),
-                "SOURCE_DATE_EPOCH": str(epoch),
-            }
+    for stale in ("checkout", "rebuilt"):
+        shutil.rmtree(ELSEWHERE / stale, ignore_errors=True)
+    checkout = repro.copy_checkout(ROOT, ELSEWHERE / "checkout")
+    env = tool_env(
+        {
+            "CARGO_HOME": str(repro.fresh_cargo_home(ELSEWHERE / "cargo-home", checkout)),
+            "CARGO_TARGET_DIR": str(ELSEWHERE / "target"),
+            "SOURCE_DATE_EPOCH": str(epoch),
+        }
+    )
+    rebuilt = ELSEWHERE / "rebuilt"
+    for call in build_calls(all_platforms, rebuilt):
+        subprocess.run(
+            [sys.executable, str(checkout / "scripts" / "build.py"), *call],
+            cwd=checkout,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
-        rebuilt = tmp / "rebuilt"
-        for call in build_calls(all_platforms, rebuilt):
-            subprocess.run(
-                [sys.executable, str(checkout / "scripts" / "build.py"), *call],
-                cwd=checkout,
-                env=env,
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
-        problems = repro.compare(dist, rebuilt)
-        if problems:
-            raise PipelineError("not reproducible:\n  " + "\n  ".join(problems))
+    problems = repro.compare(dist, rebuilt)
+    if problems:
+        raise PipelineError("not reproducible:\n  " + "\n  ".join(problems))
     count = len([p for p in dist.iterdir() if is_artifact(p.name)])
     print(f"    reproducible: {count}/{count} artifacts identical", flush=True)
     report.notes.append(f"reproducible: {count}/{count} artifacts identical")
