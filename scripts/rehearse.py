@@ -109,7 +109,7 @@ def install_from_sdist(index: local_index.LocalIndex, version: str, report: Rehe
     version is verify_release's, just before.)"""
     with tempfile.TemporaryDirectory(prefix="gwp-install-") as tmp_name:
         venv = Path(tmp_name) / "from-sdist"
-        env = tool_env()
+        env = tool_env({"CARGO_TARGET_DIR": str(suite.FROM_SDIST_TARGET)})
         subprocess.run(
             ["uv", "venv", "--quiet", "--python", sys.executable, str(venv)], env=env, check=True
         )

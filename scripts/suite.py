@@ -173,6 +173,12 @@ def built_here_by(interpreters: list[Interpreter]) -> Interpreter:
     return next((i for i in interpreters if not i.free_threaded), interpreters[0])
 
 
+# Where pip's builds from the sdist compile: one place for every such build here (and the
+# rehearsal's install from the sdist), so cargo compiles the dependencies once. Where
+# the compiler writes changes nothing in the wheel.
+FROM_SDIST_TARGET = ROOT / "target" / "from-sdist"
+
+
 def wheels_from_sdist(
     dist: Path, interpreters: list[Interpreter], targets: list[Target], out: Path
 ) -> list[tuple[Path, Target | None]]:
@@ -202,7 +208,7 @@ def wheels_from_sdist(
                 str(built),
                 str(sdist),
             ],
-            env=tool_env(),
+            env=tool_env({"CARGO_TARGET_DIR": str(FROM_SDIST_TARGET)}),
             check=True,
         )
     return [(w, host) for w in sorted(built.glob("*.whl"))]
