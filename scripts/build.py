@@ -191,9 +191,16 @@ def cibuildwheel_call(
     args = list(WHEEL_KINDS[abi].maturin)
     if "-i" in args:
         del args[args.index("-i") : args.index("-i") + 2]
+    # The platform's toolchain (pyodide-build, cibuildwheel's iOS and Android setup)
+    # sets the compiler flags: ours would hide theirs (cargo reads one source), so the
+    # build keeps only the commit time and the target directory of the release env.
+    keep = ("SOURCE_DATE_EPOCH", "CARGO_TARGET_DIR")
     env = {
-        **env,
+        **tool_env(),
+        **{k: env[k] for k in keep if k in env},
         "CIBW_BUILD": target.ci_cibuildwheel,
+        # cibuildwheel builds only the runner's own architectures unless told.
+        "CIBW_ARCHS": target.ci_cibuildwheel.split("-", 1)[1].split("_", 1)[1],
         "MATURIN_PEP517_ARGS": " ".join(["--locked", *args]),
     }
     if target.ci_test == "none":

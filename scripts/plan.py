@@ -52,6 +52,16 @@ def sessions(python: str) -> int:
     return 2 if parse_label(python)[2] else 1
 
 
+def setup_python_version(python: str) -> str:
+    """actions/setup-python's spelling of an interpreter: "pypy3.11" is PyPy 7.3 (ABI
+    pp73, what our PyPy wheel is for); setup-python's own "pypy3.11" would be the
+    newest PyPy for 3.11, a later ABI that picks no wheel of ours."""
+    impl, _, _, pp = parse_label(python)
+    if impl == "pypy":
+        return f"{python.split('-', maxsplit=1)[0]}-v{pp[0]}.{pp[1:]}"
+    return python
+
+
 def kind_picked(target: Target, python: str) -> str:
     wheels = target.wheel_names("0")
     chosen = picks(python, target.platform, wheels)
@@ -73,6 +83,7 @@ def test_cells(target: Target, pythons: tuple[str, ...], est: dict[str, float]) 
         for python in pythons:
             cell: dict[str, Any] = {"id": target.id, "runner": target.ci_test_runner}
             cell["python"] = python
+            cell["setup_python"] = setup_python_version(python)
             if target.ci_python_arch:
                 cell["arch"] = target.ci_python_arch
             runs = sessions(python)

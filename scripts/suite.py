@@ -378,6 +378,14 @@ def main(argv: list[str] | None = None) -> int:
         failed = failed or (args.require_all and bool(o.missing))
     if args.require_all and not outcomes:
         print(f"suite: no wheels in {args.dist}", file=sys.stderr)
+    if args.require_all:
+        # An interpreter that picks none of the wheels tested nothing: a cell that
+        # passes that way (a newer PyPy ABI, say) would ship its wheel untested.
+        ran = {spelling(label) for o in outcomes for label in o.passed + o.failed}
+        idle = [i.label for i in given(args.pythons, tuple(args.patterns)) if i.label not in ran]
+        if idle:
+            print(f"suite: no wheel here is for {', '.join(idle)}", file=sys.stderr)
+            failed = True
     return 1 if failed else 0
 
 

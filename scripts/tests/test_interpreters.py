@@ -50,3 +50,20 @@ def test_a_named_interpreter_must_answer(tmp_path: Path) -> None:
         interpreters.given([str(tmp_path / "missing")])
     with pytest.raises(pipeline.PipelineError, match="no interpreter matches"):
         interpreters.given([], (str(tmp_path / "nothing*"),))
+
+
+def test_a_cell_whose_interpreter_picks_no_wheel_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--require-all: an interpreter given to a CI cell that picks none of the wheels
+    (a newer PyPy ABI than the wheel's, say) tested nothing, and the cell fails."""
+    import suite
+
+    host = pipeline.host_target(pipeline.load_targets())
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    free_threaded = next(w for w in host.wheel_names("1.0.0") if pipeline.kind_of(w) == "cp314t")
+    (dist / free_threaded).write_bytes(b"")  # never opened: nothing here picks it
+    python = _fake_python(tmp_path / "python3.12", (3, 12))
+    assert suite.main([str(dist), "--require-all", "--python", str(python)]) == 1
+    assert "no wheel here is for 3.12" in capsys.readouterr().err

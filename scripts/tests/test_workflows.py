@@ -155,9 +155,13 @@ def test_builds_attest_in_the_reusable_workflow(release: dict[str, Any]) -> None
         assert attest[0]["if"] == "inputs.attest"
         assert job["steps"].index(attest[0]) < upload[0], name  # what is uploaded is attested
     caller = release["jobs"]["build"]
-    assert "refs/tags/v" in caller["with"]["attest"]
-    verify = str(release["jobs"]["verify-release"])
-    assert '--signer-workflow "$REPOSITORY/.github/workflows/build.yml"' in verify
+    assert caller["with"]["attest"] == "${{ github.event_name != 'pull_request' }}"
+    # Checked before publishing, and again on the GitHub Release's assets.
+    script = (SCRIPTS / "ci_verify_provenance.sh").read_text()
+    assert '--signer-workflow "$repository/.github/workflows/build.yml"' in script
+    for job in ("gate", "verify-release"):
+        assert "scripts/ci_verify_provenance.sh" in str(release["jobs"][job]), job
+        assert release["jobs"][job]["permissions"]["attestations"] == "read", job
     assert "attest" not in release["jobs"]  # no second, Level 2 attestation
 
 
