@@ -195,16 +195,20 @@ def cibuildwheel_call(
     # sets the compiler flags: ours would hide theirs (cargo reads one source), so the
     # build keeps only the commit time and the target directory of the release env.
     keep = ("SOURCE_DATE_EPOCH", "CARGO_TARGET_DIR")
+    # A version-specific wheel is built by its own CPython; an abi3 one by the row's.
+    python, platform_part = target.ci_cibuildwheel.split("-", 1)
+    tag_python, tag_abi = WHEEL_KINDS[abi].tag.split("-")
+    identifier = f"{tag_python if tag_abi == tag_python else python}-{platform_part}"
     env = {
         **tool_env(),
         **{k: env[k] for k in keep if k in env},
-        "CIBW_BUILD": target.ci_cibuildwheel,
+        "CIBW_BUILD": identifier,
         # cibuildwheel builds only the runner's own architectures unless told.
-        "CIBW_ARCHS": target.ci_cibuildwheel.split("-", 1)[1].split("_", 1)[1],
+        "CIBW_ARCHS": platform_part.split("_", 1)[1],
         "MATURIN_PEP517_ARGS": " ".join(["--locked", *args]),
     }
     if target.ci_test == "none":
-        env["CIBW_TEST_SKIP"] = target.ci_cibuildwheel
+        env["CIBW_TEST_SKIP"] = identifier
     # The oldest system the manifest's tag names is the one the wheel is built for.
     if found := re.match(r"ios_(\d+)_(\d+)_", target.platform):
         env["IPHONEOS_DEPLOYMENT_TARGET"] = f"{found[1]}.{found[2]}"

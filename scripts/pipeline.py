@@ -59,10 +59,12 @@ WHEEL_KINDS = {
     "pypy311": WheelKind(
         "pp311-pypy311_pp73", ("--no-default-features", "-i", "pypy3.11"), "PyPy 3.11 (7.3.x)"
     ),
-    # Pyodide: one CPython per ABI, so the module's name (`.cpython-313-wasm32-
-    # emscripten.so`) says which ABI it was built for, as the gate checks.
+    # Version-specific GIL wheels, where an abi3 module cannot serve: Pyodide (one
+    # CPython per ABI, and the module's name says which, as the gate checks) and Android
+    # (PyO3 links the module to libpython3.X.so there, which only that X loads).
     "cp313": WheelKind("cp313-cp313", ("--no-default-features", "-i", "3.13"), "CPython 3.13"),
     "cp314": WheelKind("cp314-cp314", ("--no-default-features", "-i", "3.14"), "CPython 3.14"),
+    "cp315": WheelKind("cp315-cp315", ("--no-default-features", "-i", "3.15"), "CPython 3.15"),
 }
 
 # PyPI's allow-list (warehouse): anything else — every freebsd_*, plain linux_* —
