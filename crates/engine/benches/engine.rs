@@ -7,6 +7,8 @@
 //! cargo test -p game-with-pyo3-engine --benches                # run each once (CI)
 //! ```
 
+use std::sync::OnceLock;
+
 use divan::counter::ItemsCount;
 use divan::{Bencher, black_box};
 use game_with_pyo3_engine::character::{Ability, Character, Target};
@@ -82,8 +84,7 @@ fn duel_trial(bencher: Bencher) {
 /// stream, none waiting on another.
 #[divan::bench(sample_count = 30)]
 fn floor_duel_draws(bencher: Bencher) {
-    let (a, b) = matchup();
-    let (draws, _) = replay_duel(&a, &b, 1, TRIALS);
+    let (draws, _) = replayed();
     bencher.counter(ItemsCount::new(TRIALS)).bench_local(|| {
         let mut rng = DiceRng::seeded(1);
         (0..draws).fold(0u32, |acc, _| acc ^ rng.next_u32())
@@ -95,13 +96,21 @@ fn floor_duel_draws(bencher: Bencher) {
 /// as a hit draws its damage; `DiceRng::attack_dice`), with no rules around them.
 #[divan::bench(sample_count = 30)]
 fn floor_duel_chain(bencher: Bencher) {
-    let (a, b) = matchup();
-    let (_, attacks) = replay_duel(&a, &b, 1, TRIALS);
+    let (_, attacks) = replayed();
     let coin = [Reach::new(2, 2)];
     bencher.counter(ItemsCount::new(TRIALS)).bench_local(|| {
         let mut rng = DiceRng::seeded(1);
         (0..attacks).fold(0u32, |acc, _| acc ^ rng.attack_dice(2, &coin, 2).2)
     });
+}
+
+/// [`replay_duel`] of `duel_trial`'s trials, once per process.
+fn replayed() -> (u64, u64) {
+    static REPLAYED: OnceLock<(u64, u64)> = OnceLock::new();
+    *REPLAYED.get_or_init(|| {
+        let (a, b) = matchup();
+        replay_duel(&a, &b, 1, TRIALS)
+    })
 }
 
 /// The raw draws and the attacks `trials` duels make, counted on a replay of the
@@ -155,7 +164,7 @@ fn replay_duel(a: &Character, b: &Character, seed: u64, trials: u64) -> (u64, u6
         "the replay does not follow the duel's rules"
     );
     eprintln!(
-        "a duel trial: {:.2} raw draws, {:.2} attacks",
+        "\n(a duel trial: {:.2} raw draws, {:.2} attacks)",
         draws as f64 / trials as f64,
         attacks as f64 / trials as f64
     );
