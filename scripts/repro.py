@@ -78,7 +78,10 @@ def copy_checkout(root: Path, dest: Path) -> Path:
         source = root / name
         if source.is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, dest / name)
+            # New times, not the originals: the rebuild's target directory outlives the
+            # copy, and a file edited while an earlier copy was building would keep a
+            # time older than that build, so cargo would take its old object as fresh.
+            shutil.copy(source, dest / name)
     return dest
 
 
