@@ -160,6 +160,11 @@ def test() -> None:
     step("rustfmt", "cargo", "fmt", "--check")
     step("clippy", "cargo", "clippy", "--all-targets", "--locked", "--", "-D", "warnings")
     step("cargo test", "cargo", "test", "--locked")
+    # Each engine benchmark once (divan's test mode): they build and run; timing is bench.py's.
+    step(
+        "engine benchmarks (smoke)",
+        *("cargo", "test", "--locked", "-p", "game-with-pyo3-engine", "--bench", "engine"),
+    )
     install_wheel()
     step("ruff", BIN / "ruff", "check", ".")
     step("ruff format", BIN / "ruff", "format", "--check", ".")

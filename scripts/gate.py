@@ -134,7 +134,7 @@ def check_wheel_contents(path: Path) -> list[str]:
     native = [n for n in names if re.match(r"game_with_pyo3/_core\..*(so|pyd)$", n)]
     if len(native) != 1:
         problems.append(f"contents: {path.name} has {len(native)} native modules: {native}")
-    stray = [n for n in names if n.startswith(("tests/", "scripts/", "src/"))]
+    stray = [n for n in names if n.startswith(("tests/", "scripts/", "src/", "crates/"))]
     if stray:
         problems.append(f"contents: {path.name} ships source-tree files {stray[:3]}")
     return problems
