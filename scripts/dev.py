@@ -160,7 +160,7 @@ def test() -> None:
     step("rustfmt", "cargo", "fmt", "--check")
     step("clippy", "cargo", "clippy", "--all-targets", "--locked", "--", "-D", "warnings")
     step("cargo test", "cargo", "test", "--locked")
-    # Each engine benchmark once (divan's test mode): they build and run (timing them is cargo bench's).
+    # Each engine benchmark once (divan's test mode): they build and run.
     step(
         "engine benchmarks (smoke)",
         *("cargo", "test", "--locked", "-p", "game-with-pyo3-engine", "--bench", "engine"),

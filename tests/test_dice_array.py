@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import array
 import os
-import sys
 
 import pytest
 from game_with_pyo3 import dnd
