@@ -18,15 +18,22 @@ import verify_release
 from pipeline import tool_env
 
 
-@pytest.fixture
-def gated(rehearsal: tuple[Path, str], tmp_path: Path) -> Path:
-    dist = tmp_path / "dist"
+@pytest.fixture(scope="module")
+def gated_once(rehearsal: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The rehearsal's artifacts, gated once (the gate writes pypi.txt and SHA256SUMS)."""
+    dist = tmp_path_factory.mktemp("gated") / "dist"
     dist.mkdir()
     for path in rehearsal[0].iterdir():
         if path.name.endswith((".whl", ".tar.gz")):
             shutil.copy2(path, dist)
     assert gate.run(dist, "host").problems == []
     return dist
+
+
+@pytest.fixture
+def gated(gated_once: Path, tmp_path: Path) -> Path:
+    """A copy of the gated set of each test's own, to upload from or to spoil."""
+    return Path(shutil.copytree(gated_once, tmp_path / "dist"))
 
 
 @pytest.fixture
