@@ -110,6 +110,7 @@ class Target:
     pull_request_releases: tuple[str, ...] = ()
     build_minutes: float | None = None
     ci_cibuildwheel: str = ""
+    local_why: str = ""
     ci_test_why: str = ""
     qemu: str | None = None
     qemu_user: str | None = None
@@ -188,6 +189,8 @@ def load_targets(path: Path = MANIFEST) -> list[Target]:
                 raise PipelineError(
                     f"{target.id}: unknown abi {abi!r} (one of {list(WHEEL_KINDS)})"
                 )
+        if not target.local and not target.local_why:
+            raise PipelineError(f"{target.id}: not built locally: local_why must say why")
         unknown = set(target.pull_request_pythons) - set(target.ci_test_pythons)
         if unknown:
             raise PipelineError(

@@ -274,8 +274,8 @@ def cell_report(outcomes: list[suite.WheelOutcome]) -> list[str]:
     for target in targets.values():
         if target.ci_test == "cibuildwheel":
             lines.append(
-                f"{target.id}: not run here: needs the {target.os} runtime cibuildwheel sets up "
-                f"on {target.ci_build} (CI: cibuildwheel tests it in its build cell)"
+                f"{target.id}: not run here: {target.local_why} (CI: cibuildwheel tests it "
+                f"in its build cell on {target.ci_build})"
             )
         elif target.ci_test == "none":
             lines.append(f"{target.id}: built and gated, not run in CI: {target.ci_test_why}")
@@ -328,7 +328,9 @@ def run(args: argparse.Namespace) -> Rehearsal:
         report.notes += [f"not built here: {n}" for n in built.not_buildable]
     for row in build.select_targets(args.all_platforms, []):
         if not row.local and build.build_mode(row) != "native":
-            report.notes.append(f"not built here: {row.id}: built in CI only ({row.ci_build})")
+            report.notes.append(
+                f"not built here: {row.id}: {row.local_why} (CI builds it on {row.ci_build})"
+            )
     version = reports[-1].version
     report.stage("reproduce", lambda: rebuild_elsewhere(args.all_platforms, dist, report))
     scope = "local" if args.all_platforms else "host"
