@@ -196,13 +196,7 @@ def test() -> None:
         "--parallel-threads=4",
         env=env,
     )
-    # Two workers: much of it waits on one core (qemu, pip, Debian roots, the index
-    # server) while the other compiles. What shares the rehearsal runs on one worker.
-    step(
-        "pytest (pipeline and scripts)",
-        *(PYTHON, "-m", "pytest", "scripts/tests", "-n", "2", "--dist", "loadgroup"),
-        env=env,
-    )
+    step("pytest (pipeline and scripts)", PYTHON, "-m", "pytest", "scripts/tests", env=env)
 
 
 def rehearse(argv: list[str]) -> None:

@@ -12,22 +12,6 @@ ROOT = SCRIPTS.parent
 sys.path.insert(0, str(SCRIPTS))
 
 
-# Tests that share a session's costly artifacts run on one pytest-xdist worker, which
-# makes them once: the rehearsal (with the rebuild directory, Debian roots and the
-# sdist builds it uses) and test_repro's two clones' builds.
-SHARED = {"rehearsal": "rehearsal", "builds": "repro"}
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    for item in items:
-        for fixture, group in SHARED.items():
-            if fixture in getattr(item, "fixturenames", ()):
-                item.add_marker(pytest.mark.xdist_group(group))
-                break
-
-
 @pytest.fixture(scope="session")
 def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """One real host-mode rehearsal per test session: (dist dir, its output)."""

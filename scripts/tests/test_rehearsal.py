@@ -41,12 +41,7 @@ def test_end_to_end_summary(rehearsal: tuple[Path, str]) -> None:
 
 
 @pytest.mark.slow
-def test_interrupted_rehearsal_leaves_no_server_behind(
-    rehearsal: tuple[Path, str], tmp_path: Path
-) -> None:
-    # After the session's rehearsal (one rehearsal at a time: they share the rebuild
-    # directory under target/), whose compiled output this one reuses.
-    del rehearsal
+def test_interrupted_rehearsal_leaves_no_server_behind(tmp_path: Path) -> None:
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
