@@ -9,8 +9,6 @@ from collections.abc import Callable, Iterator
 import pytest
 from game_with_pyo3 import dnd, pycool
 
-pytestmark = pytest.mark.threads
-
 THREADS = 8
 TIMEOUT = 60
 
@@ -24,7 +22,11 @@ def tiny_switch_interval() -> Iterator[None]:
     sys.setswitchinterval(old)
 
 
-pytestmark = pytest.mark.thread_unsafe(reason="changes the process-wide switch interval")
+# Pyodide has no threads (marker threads, tests/conftest.py).
+pytestmark = [
+    pytest.mark.threads,
+    pytest.mark.thread_unsafe(reason="changes the process-wide switch interval"),
+]
 
 
 def hammer(work: Callable[[int], object], threads: int = THREADS) -> None:
