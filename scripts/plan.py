@@ -114,7 +114,13 @@ def freebsd_cells(target: Target, releases: tuple[str, ...], est: dict[str, floa
     # pip matches a FreeBSD wheel's tag against `uname -r` exactly: the wheel is tested
     # on the one release its tag names, the sdist path on every release.
     tagged = target.platform.removeprefix("freebsd_").split("_release")[0].replace("_", ".")
-    return [({"release": r, "wheel": r == tagged}, est["freebsd"]) for r in releases]
+    return [
+        (
+            {"id": target.id, "runner": target.ci_test_runner, "release": r, "wheel": r == tagged},
+            est["freebsd"],
+        )
+        for r in releases
+    ]
 
 
 def release_jobs(
@@ -159,7 +165,9 @@ def release_jobs(
     out |= {name: [({}, minutes)] if minutes else [] for name, minutes in singles.items()}
     # The byte-for-byte rebuild: the row this project's machines build (the rehearsal
     # rebuilds it too) and the sdist, in another directory with another cargo home.
-    out["reproduce"] = [({"id": host_target(targets).id}, est["reproduce"])] if full else []
+    host = host_target(targets)
+    reproduce = {"id": host.id, "runner": host.ci_build}
+    out["reproduce"] = [(reproduce, est["reproduce"])] if full else []
     verify = manifest["runners"]["verify_release"] if scope == "tag" else []
     out["verify-release"] = [
         ({"runner": r, "full": i == 0}, est["verify_release"]) for i, r in enumerate(verify)
@@ -176,18 +184,23 @@ def build_cell(target: Target) -> dict[str, Any]:
     return cell
 
 
-def ci_jobs(est: dict[str, float], manifest: dict[str, Any]) -> dict[str, Any]:
-    """ci.yml: the test command, and cibuildwheel on each runner for every CPython of
-    the manifest (its build identifiers, CIBW_BUILD)."""
-    cpythons = [parse_label(p) for p in manifest["pythons"]["supported"]]
-    build = " ".join(
-        f"cp{v[0]}{v[1]}{'t' if ft else ''}-*" for impl, v, ft, _ in cpythons if impl == "cpython"
-    )
+def ci_jobs(est: dict[str, float], manifest: dict[str, Any], event: str) -> dict[str, Any]:
+    """ci.yml: the test command, and cibuildwheel on each runner (CIBW_BUILD): on main
+    every CPython of the manifest; on a pull request the oldest and newest with the GIL
+    and each free-threaded one, manylinux only (the release subset builds and tests a
+    musllinux wheel)."""
+    cpythons = [p for p in manifest["pythons"]["supported"] if parse_label(p)[0] == "cpython"]
+    gil = [p for p in cpythons if not parse_label(p)[2]]
+    if event == "pull_request":
+        cpythons = [p for p in cpythons if p in (gil[0], gil[-1]) or parse_label(p)[2]]
+    build = " ".join(f"cp{p.replace('.', '')}-*" for p in cpythons)
+    skip = "*-musllinux_*" if event == "pull_request" else ""
+    minutes = est["cibuildwheel_setup"] + est["cibuildwheel_python"] * len(cpythons)
     runners = manifest["runners"]["cibuildwheel"]
     return {
         "plan": [({}, est["plan"])],
         "checks": [({}, est["checks"])],
-        "wheels": [({"runner": r, "build": build}, est["cibuildwheel"]) for r in runners],
+        "wheels": [({"runner": r, "build": build, "skip": skip}, minutes) for r in runners],
     }
 
 
@@ -236,7 +249,7 @@ def plan(event: str, labels: tuple[str, ...] = (), path: Path = MANIFEST) -> dic
     full = event in ("schedule", "workflow_dispatch", "tag") or FULL_BUILD_LABEL in labels
     workflows: dict[str, dict[str, Any]] = {}
     if event in ("pull_request", "push"):
-        workflows["ci"] = ci_jobs(est, manifest)
+        workflows["ci"] = ci_jobs(est, manifest, event)
     if event != "push":
         scope = "tag" if event == "tag" else "full" if full else "subset"
         workflows["release"] = release_jobs(targets, scope, est, manifest)

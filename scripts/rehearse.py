@@ -282,7 +282,7 @@ def cell_report(outcomes: list[suite.WheelOutcome]) -> list[str]:
     for row, why in plan.plan("tag")["skipped"].items():
         lines.append(f"{row}: not shipped yet: {why}")
     for cell in release["test-freebsd"]:
-        vm = next(t for t in targets.values() if t.ci_test == "vm")
+        vm = targets[cell["id"]]
         what = "wheel and sdist" if cell["wheel"] else "sdist"
         lines.append(
             f"{vm.id} FreeBSD {cell['release']} ({what}): not run here: "
