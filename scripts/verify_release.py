@@ -186,12 +186,28 @@ def verify(
             pause,
             lambda: check_attestations(dist, repository),
         )
-    retried(
-        f"pip install {DIST_NAME}=={version}",
-        attempts,
-        pause,
-        lambda: print(f"    installed and rolled: {install_and_roll(version, simple_url)}"),
-    )
+
+    def install() -> None:
+        rolled = install_and_roll(version, simple_url)
+        check_pick(dist, rolled.split()[-1])
+        print(f"    installed and rolled: {rolled}")
+
+    retried(f"pip install {DIST_NAME}=={version}", attempts, pause, install)
+
+
+def check_pick(dist: Path, installed_tag: str) -> None:
+    """The installer took the wheel this interpreter ranks first among the gated ones
+    (packaging's tag order, as pip decides), not another that also fits."""
+    from packaging.tags import sys_tags
+    from packaging.utils import parse_wheel_filename
+
+    wheels = [parse_wheel_filename(w.name)[3] for w in sorted(dist.glob("*.whl"))]
+    best = next((w for tag in sys_tags() for w in wheels if tag in w), None)
+    if best is not None and installed_tag not in {str(t) for t in best}:
+        raise PipelineError(
+            f"the installer took a wheel tagged {installed_tag}; this interpreter's first "
+            f"choice among the gated wheels is {sorted(str(t) for t in best)[0]}"
+        )
 
 
 def parser() -> argparse.ArgumentParser:

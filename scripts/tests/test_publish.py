@@ -186,3 +186,20 @@ def test_the_release_assets_must_be_the_gated_files(gated: Path, tmp_path: Path)
     (assets / "SHA256SUMS").write_text((gated / "SHA256SUMS").read_text() + "\n")
     with pytest.raises(pipeline.PipelineError, match="not the one the gate wrote"):
         verify_release.check_release_assets(gated, assets)
+
+
+def test_the_installer_must_take_the_wheel_this_interpreter_ranks_first(tmp_path: Path) -> None:
+    """verify_release.check_pick: of the host row's gated wheels, this interpreter (a
+    GIL CPython) installs the abi3 one; a report of any other is refused by name."""
+    import pipeline
+
+    host = pipeline.host_target(pipeline.load_targets())
+    for name in host.wheel_names("1.0.0"):
+        (tmp_path / name).write_bytes(b"")  # only the names are read
+    abi3 = next(n for n in host.wheel_names("1.0.0") if pipeline.kind_of(n) == "abi3")
+    first = "-".join(abi3.removesuffix(".whl").split("-")[2:5]).split(".")[0]
+    verify_release.check_pick(tmp_path, first)
+    pypy = next(n for n in host.wheel_names("1.0.0") if pipeline.kind_of(n) == "pypy311")
+    wrong = "-".join(pypy.removesuffix(".whl").split("-")[2:5]).split(".")[0]
+    with pytest.raises(pipeline.PipelineError, match=f"took a wheel tagged {wrong}"):
+        verify_release.check_pick(tmp_path, wrong)
