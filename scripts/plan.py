@@ -262,8 +262,11 @@ def plan(event: str, labels: tuple[str, ...] = (), path: Path = MANIFEST) -> dic
         "full": full,
         "not_run": {t.id: t.ci_test_why for t in targets if t.ci_test == "none"},
         "skipped": skipped_rows(path),
+        # Each cell with its expected minutes (the workflows ignore the key).
         "workflows": {
-            name: {job: [cell for cell, _ in cells] for job, cells in jobs.items()}
+            name: {
+                job: [{**cell, "minutes": m} for cell, m in cells] for job, cells in jobs.items()
+            }
             for name, jobs in workflows.items()
         },
         "estimate": {

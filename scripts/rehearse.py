@@ -69,8 +69,6 @@ from pipeline import (
 from versioning import project_version
 
 T = TypeVar("T")
-# How an interpreter is added to the rehearsal's test stage (why_not_here's hint).
-ENV_PYTHONS = "rehearse.py --python"
 
 
 class StageFailed(Exception):
@@ -311,7 +309,7 @@ def why_not_here(target: Target, python: str) -> str:
             if root["arch"] == "amd64" and python in root["pythons"]:
                 return f"runs in the Debian {root['suite']} root with --all-platforms"
     kind = "PyPy" if python.startswith("pypy") else "CPython"
-    return f"no {kind} {python} on this machine (set {ENV_PYTHONS} to add one)"
+    return f"no {kind} {python} on this machine (pass --python PATH to add one)"
 
 
 def run(args: argparse.Namespace) -> Rehearsal:
