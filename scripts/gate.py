@@ -227,6 +227,8 @@ def check_abi3audit(path: Path) -> list[str]:
         except (OSError, ValueError, KeyError, TypeError):
             flat = " ".join(output.split())[-300:]
             return [f"abi3audit: {path.name}: no report (exit {code}): {flat}"]
+    if not results:  # a binary format abi3audit does not read: nothing was audited
+        return [f"abi3audit: {path.name}: audited no native module"]
     problems = []
     for found in results:
         symbols = [s for s in found["non_abi3_symbols"] if not _MODULE_HOOKS.fullmatch(s)]

@@ -169,3 +169,20 @@ def test_abi3audit_report_allows_only_the_modules_own_entry_points(
     assert bool(problems) is refused
     if refused:
         assert "_PyObject_GC_New" in problems[0]
+
+
+def test_an_abi3audit_report_that_audited_nothing_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """abi3audit reads no WebAssembly (nor any format it does not know) and reports an
+    empty wheel: that is nothing audited, not a pass."""
+    import json
+
+    def fake_tool(cmd: list[str]) -> tuple[int, str]:
+        Path(cmd[cmd.index("-o") + 1]).write_text(json.dumps({"specs": {"w": {"wheel": []}}}))
+        return 0, ""
+
+    monkeypatch.setattr(gate, "_tool", fake_tool)
+    assert gate.check_abi3audit(tmp_path / "w.whl") == [
+        "abi3audit: w.whl: audited no native module"
+    ]
