@@ -171,10 +171,11 @@ def build_target(target: Target, out: Path, report: BuildReport) -> None:
     for abi, expected in zip(target.abis, target.wheel_names(report.version), strict=True):
         before = set(out.iterdir())
         cmd = ["maturin", "build", "--out", str(out), *maturin_args(target, abi, mode)]
+        call_env = env
         if mode == "cibuildwheel":
-            cmd, env = cibuildwheel_call(target, abi, out, env)
+            cmd, call_env = cibuildwheel_call(target, abi, out, env)
         start = time.monotonic()
-        _run(cmd, env=env)
+        _run(cmd, env=call_env)
         made = sorted(p.name for p in set(out.iterdir()) - before)
         print(f"    built {', '.join(made) or '(nothing new)'} in {time.monotonic() - start:.0f}s")
         if made != [expected]:

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # One container test cell: scripts/suite.py inside a manylinux/musllinux image (under
 # QEMU for foreign architectures) on the interpreters the plan chose for the cell
-# (scripts/plan.py), spelled "3.10" or "3.14t". The images keep every CPython in
-# /opt/python; --require-all fails the cell if one is missing or did not run the wheel
-# it picks.
+# (scripts/plan.py), spelled "3.10" or "3.14t" (no container row ships a PyPy wheel, so
+# no cell names one). The images keep every CPython in /opt/python; a path that is not
+# there fails the cell, and --require-all fails it if one did not run the wheel it picks.
 #   usage: scripts/ci_container_test.sh IMAGE PLATFORM "3.10 3.14 ..."
 set -euo pipefail
 image=${1:?image}
