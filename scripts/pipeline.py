@@ -129,11 +129,6 @@ def load_manifest(path: Path = MANIFEST) -> dict[str, Any]:
     return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
-def skipped_rows(path: Path = MANIFEST) -> dict[str, str]:
-    """Rows the manifest keeps but does not ship yet, with why."""
-    return {row["id"]: row["skip"] for row in load_manifest(path)["target"] if "skip" in row}
-
-
 def supported_pythons(path: Path = MANIFEST) -> tuple[str, ...]:
     return tuple(load_manifest(path)["pythons"]["supported"])
 

@@ -35,9 +35,9 @@ from pipeline import (
     ROOT,
     Target,
     host_target,
+    kind_of,
     load_manifest,
     load_targets,
-    skipped_rows,
 )
 from tags import parse_label, picks
 
@@ -60,12 +60,6 @@ def setup_python_version(python: str) -> str:
     if impl == "pypy":
         return f"{python.split('-', maxsplit=1)[0]}-v{pp[0]}.{pp[1:]}"
     return python
-
-
-def kind_picked(target: Target, python: str) -> str:
-    wheels = target.wheel_names("0")
-    chosen = picks(python, target.platform, wheels)
-    return next((k for k, w in zip(target.abis, wheels, strict=True) if w == chosen), "")
 
 
 def build_minutes(target: Target, est: dict[str, float]) -> float:
@@ -91,7 +85,9 @@ def test_cells(target: Target, pythons: tuple[str, ...], est: dict[str, float]) 
         return {"test-native": cells}
     groups: dict[str, list[str]] = {}
     for python in pythons:
-        key = kind_picked(target, python) if target.ci_test_qemu else "all"
+        key = "all"
+        if target.ci_test_qemu:  # under emulation, a cell per wheel kind
+            key = kind_of(picks(python, target.platform, target.wheel_names("0")) or "") or ""
         groups.setdefault(key, []).append(python)
     per_session = est["session_emulated"] if target.ci_test_qemu else est["session"]
     cells = []
@@ -137,8 +133,9 @@ def release_jobs(
     for target in targets:
         if target.ci_test == "vm":
             releases = target.ci_test_releases if full else target.pull_request_releases
-            wheel = full or any(c["wheel"] for c, _ in freebsd_cells(target, releases, est))
-            jobs["test-freebsd"] += freebsd_cells(target, releases, est)
+            cells = freebsd_cells(target, releases, est)
+            wheel = full or any(c["wheel"] for c, _ in cells)
+            jobs["test-freebsd"] += cells
             if wheel:
                 jobs["build"].append((build_cell(target), build_minutes(target, est)))
             continue
@@ -261,7 +258,7 @@ def plan(event: str, labels: tuple[str, ...] = (), path: Path = MANIFEST) -> dic
         "event": event,
         "full": full,
         "not_run": {t.id: t.ci_test_why for t in targets if t.ci_test == "none"},
-        "skipped": skipped_rows(path),
+        "skipped": {row["id"]: row["skip"] for row in manifest["target"] if "skip" in row},
         # Each cell with its expected minutes (the workflows ignore the key).
         "workflows": {
             name: {

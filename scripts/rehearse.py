@@ -257,7 +257,8 @@ def cell_report(outcomes: list[suite.WheelOutcome]) -> list[str]:
     interpreter: run here (and where, when in a Debian root), or why not."""
     ran = {o.wheel: o.passed for o in outcomes}
     targets = {t.id: t for t in load_targets()}
-    release = plan.plan("tag")["workflows"]["release"]
+    tag = plan.plan("tag")
+    release = tag["workflows"]["release"]
     lines = []
     for cell in release["test-native"] + release["test-container"]:
         target = targets[cell["id"]]
@@ -277,7 +278,7 @@ def cell_report(outcomes: list[suite.WheelOutcome]) -> list[str]:
             )
         elif target.ci_test == "none":
             lines.append(f"{target.id}: built and gated, not run in CI: {target.ci_test_why}")
-    for row, why in plan.plan("tag")["skipped"].items():
+    for row, why in tag["skipped"].items():
         lines.append(f"{row}: not shipped yet: {why}")
     for cell in release["test-freebsd"]:
         vm = targets[cell["id"]]
