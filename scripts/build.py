@@ -27,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -171,9 +172,12 @@ def build_target(target: Target, out: Path, report: BuildReport) -> None:
     for abi, expected in zip(target.abis, target.wheel_names(report.version), strict=True):
         before = set(out.iterdir())
         cmd = ["maturin", "build", "--out", str(out), *maturin_args(target, abi, mode)]
-        call_env = env
+        # A target directory per wheel kind: PyO3 is configured per kind, and kinds that
+        # shared one rebuilt PyO3 and the crate on every build (the remapped flags place
+        # all of them at /target alike, so the wheels do not change).
+        call_env = {**env, "CARGO_TARGET_DIR": str(Path(env["CARGO_TARGET_DIR"]) / abi)}
         if mode == "cibuildwheel":
-            cmd, call_env = cibuildwheel_call(target, abi, out, env)
+            cmd, call_env = cibuildwheel_call(target, abi, out, call_env)
         start = time.monotonic()
         _run(cmd, env=call_env)
         made = sorted(p.name for p in set(out.iterdir()) - before)
@@ -272,13 +276,16 @@ def safe_extract(archive: tarfile.TarFile, dest: Path) -> None:
 
 def wheel_from_sdist(sdist: Path, reference: Path | None, report: BuildReport) -> None:
     """Unpack the sdist alone and build it: a missing file fails here, not for users.
-    It is unpacked in the same place each time (under target/, outside the checkout's
-    sources), so the remapped flags repeat and cargo reuses what it compiled there."""
+    It is unpacked into the same place each time (under target/, outside the checkout's
+    sources), unchanged files left as they were (repro.mirror), so the remapped flags
+    repeat and cargo reuses what it compiled there."""
     place = ROOT / "target" / "sdist-check"
-    for stale in ("source", "wheels"):
-        shutil.rmtree(place / stale, ignore_errors=True)
-    with tarfile.open(sdist) as archive:
-        safe_extract(archive, place / "source")
+    shutil.rmtree(place / "wheels", ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="gwp-sdist-") as unpacked:
+        with tarfile.open(sdist) as archive:
+            safe_extract(archive, Path(unpacked))
+        files = {p.relative_to(unpacked).as_posix(): p for p in Path(unpacked).rglob("*")}
+        repro.mirror(files, place / "source")
     (source,) = (place / "source").iterdir()
     wheels = place / "wheels"
     host = host_target(load_targets())

@@ -216,7 +216,8 @@ def build_calls(all_platforms: bool, dist: Path) -> list[list[str]]:
 # Where the rebuild happens: another directory than the checkout, with a cargo home and a
 # target directory of its own. It stays between rehearsals (under target/, which a fresh
 # clone does not have), so its paths, and with them the remapped compiler flags, are the
-# same each time: cargo reuses what it compiled there before and rebuilds what changed.
+# same each time, and the copy keeps unchanged files as they were (repro.mirror): cargo
+# reuses what it compiled there before and rebuilds what changed.
 ELSEWHERE = ROOT / "target" / "elsewhere"
 
 
@@ -225,8 +226,7 @@ def rebuild_elsewhere(all_platforms: bool, dist: Path, report: Rehearsal) -> Non
     another directory, with another cargo home and target directory, the same commit
     time; then byte for byte against the first build (scripts/repro.py)."""
     epoch = repro.release_epoch(ROOT)
-    for stale in ("checkout", "rebuilt"):
-        shutil.rmtree(ELSEWHERE / stale, ignore_errors=True)
+    shutil.rmtree(ELSEWHERE / "rebuilt", ignore_errors=True)
     checkout = repro.copy_checkout(ROOT, ELSEWHERE / "checkout")
     env = tool_env(
         {

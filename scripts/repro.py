@@ -27,6 +27,7 @@ gzip stream with mtime 0, whatever the checkout's modes, times and umask.
 from __future__ import annotations
 
 import argparse
+import filecmp
 import os
 import shutil
 import subprocess
@@ -68,21 +69,41 @@ def fresh_cargo_home(path: Path, root: Path) -> Path:
 
 def copy_checkout(root: Path, dest: Path) -> Path:
     """The working tree as git sees it (tracked files and untracked ones it does not
-    ignore) copied to `dest`: the same sources in another place."""
+    ignore) made the contents of `dest`: the same sources in another place."""
     listed = subprocess.run(
         ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         capture_output=True,
         check=True,
     ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        source = root / name
-        if source.is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            # New times, not the originals: the rebuild's target directory outlives the
-            # copy, and a file edited while an earlier copy was building would keep a
-            # time older than that build, so cargo would take its old object as fresh.
-            shutil.copy(source, dest / name)
+    mirror({name: root / name for name in filter(None, listed.split("\0"))}, dest)
     return dest
+
+
+def mirror(files: dict[str, Path], dest: Path) -> None:
+    """Make `dest` hold exactly `files` (relative name -> source), but for its target/.
+    A file already there with the same bytes keeps its time, so cargo keeps what it
+    compiled from it; a changed one is written anew, with a new time: a time kept from
+    the source could be older than a build of the old bytes, and cargo would take that
+    build as fresh. Files no longer in the set go (target/, build output, stays)."""
+    wanted = {name for name, source in files.items() if source.is_file()}
+    walked = []
+    for top, dirs, names in os.walk(dest):
+        here = Path(top)
+        if here == dest and "target" in dirs:
+            dirs.remove("target")
+        walked.append(here)
+        for name in names:
+            if (here / name).relative_to(dest).as_posix() not in wanted:
+                (here / name).unlink()
+    for here in reversed(walked[1:]):  # deepest first; emptied directories go too
+        if not any(here.iterdir()):
+            here.rmdir()
+    for name in wanted:
+        copy = dest / name
+        if copy.is_file() and filecmp.cmp(files[name], copy, shallow=False):
+            continue
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(files[name], copy)
 
 
 def release_epoch(root: Path) -> int:

@@ -152,6 +152,31 @@ def git(root: Path, *args: str, date: str = "2026-11-29T13:08:18+00:00") -> None
     subprocess.run(["git", "-C", str(root), *args], check=True, env=env, capture_output=True)
 
 
+def test_mirror_keeps_what_cargo_may_reuse_and_nothing_stale(tmp_path: Path) -> None:
+    """A second copy into the same place: unchanged files keep their times (cargo reuses
+    its work), a changed file is new (cargo rebuilds it), a removed one and its emptied
+    directory are gone, and the copy's target/ is never touched."""
+    source, dest = tmp_path / "source", tmp_path / "dest"
+    files = {"src/lib.rs": b"fn a() {}\n", "src/old/mod.rs": b"", "Cargo.toml": b"[package]\n"}
+    for name, data in files.items():
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_bytes(data)
+    repro.mirror({name: source / name for name in files}, dest)
+    (dest / "target" / "release").mkdir(parents=True)
+    (dest / "target" / "release" / "libx.so").write_bytes(b"built")
+    old = time.time() - 3600
+    for name in files:
+        os.utime(dest / name, (old, old))
+    (source / "src" / "lib.rs").write_bytes(b"fn b() {}\n")
+    del files["src/old/mod.rs"]
+    repro.mirror({name: source / name for name in files}, dest)
+    assert (dest / "src" / "lib.rs").read_bytes() == b"fn b() {}\n"
+    assert (dest / "src" / "lib.rs").stat().st_mtime > old + 1800
+    assert (dest / "Cargo.toml").stat().st_mtime == old
+    assert not (dest / "src" / "old").exists()
+    assert (dest / "target" / "release" / "libx.so").read_bytes() == b"built"
+
+
 def test_source_date_epoch_is_the_committer_time(tmp_path: Path) -> None:
     root = tmp_path / "checkout"
     root.mkdir()
