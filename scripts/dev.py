@@ -196,7 +196,41 @@ def test() -> None:
         "--parallel-threads=4",
         env=env,
     )
-    step("pytest (pipeline and scripts)", PYTHON, "-m", "pytest", "scripts/tests", env=env)
+    # Two sessions at once, one a core: most of these tests wait on a subprocess. The
+    # rehearsal's builds and what reads their artifacts stay in one (conftest.py).
+    pytest = (PYTHON, "-m", "pytest", "scripts/tests", "-p", "no:cacheprovider", "-m")
+    steps_at_once(
+        [
+            ("pytest (pipeline: the rehearsal)", [*pytest, "rehearsal"]),
+            ("pytest (pipeline: the rest)", [*pytest, "not rehearsal"]),
+        ],
+        env=env,
+    )
+
+
+def steps_at_once(steps: list[tuple[str, list[str | Path]]], env: dict[str, str]) -> None:
+    """Stages run side by side, each one's output kept and printed whole when it ends."""
+    start = time.monotonic()
+    logs = ROOT / "target" / "stage-logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    running = []
+    for number, (title, cmd) in enumerate(steps):
+        print(f"\n==> {title}: {' '.join(str(c) for c in cmd)}", flush=True)
+        log = (logs / f"{number}.log").open("w+", encoding="utf-8")
+        command = [str(c) for c in cmd]
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        running.append((title, process, log))
+    failed = []
+    for title, process, log in running:
+        code = process.wait()
+        log.seek(0)
+        print(f"\n--- {title} (exit {code}) ---\n{log.read()}", flush=True)
+        log.close()
+        if code != 0:
+            failed.append(f"'{title}' (exit {code})")
+    if failed:
+        sys.exit(f"FAILED at stage {', '.join(failed)}")
+    print(f"    {len(steps)} stages at once: ok in {time.monotonic() - start:.1f}s", flush=True)
 
 
 def rehearse(argv: list[str]) -> None:

@@ -12,6 +12,30 @@ ROOT = SCRIPTS.parent
 sys.path.insert(0, str(SCRIPTS))
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """scripts/dev.py runs `-m rehearsal` and `-m "not rehearsal"` at once. What builds
+    in the rehearsal's places (target/release-build, target/elsewhere, the sdist builds)
+    or reads its artifacts is marked `rehearsal` and runs in one session, in order:
+    maturin moves the module cargo just wrote there, which a second build could replace
+    in between, and the session fixture is made once."""
+    for item in items:
+        if "rehearsal" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.rehearsal)
+
+
+def zig_caches_of_its_own(name: str) -> dict[str, str]:
+    """For a `--zig` build outside the rehearsal's worker: cargo-zigbuild writes its
+    linker wrappers anew for every build into one directory per user, so a build on
+    the other worker could run a wrapper half written (rust-cross/cargo-zigbuild#318);
+    zig's own cache likewise. Kept under target/, so they are made once."""
+    place = ROOT / "target" / f"zig-{name}"
+    return {
+        "CARGO_ZIGBUILD_CACHE_DIR": str(place / "cargo-zigbuild"),
+        "ZIG_GLOBAL_CACHE_DIR": str(place / "zig"),
+    }
+
+
 @pytest.fixture(scope="session")
 def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """One real host-mode rehearsal per test session: (dist dir, its output)."""

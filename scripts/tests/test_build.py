@@ -75,6 +75,7 @@ os.execv({python!r}, [{python!r}] + sys.argv[1:])
 
 
 @pytest.mark.slow
+@pytest.mark.rehearsal  # builds in target/release-build
 def test_a_host_interpreter_on_path_cannot_leak_into_a_cross_build(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

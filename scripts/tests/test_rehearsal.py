@@ -41,6 +41,7 @@ def test_end_to_end_summary(rehearsal: tuple[Path, str]) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.rehearsal
 def test_interrupted_rehearsal_leaves_no_server_behind(tmp_path: Path) -> None:
     env = {
         **os.environ,

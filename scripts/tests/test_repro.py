@@ -18,7 +18,7 @@ import pipeline
 import pytest
 import repro
 import sbom
-from conftest import ROOT
+from conftest import ROOT, zig_caches_of_its_own
 
 WHEEL = "game_with_pyo3-1.0.0-cp310-abi3-manylinux2014_x86_64.manylinux_2_17_x86_64.whl"
 SDIST = "game_with_pyo3-1.0.0.tar.gz"
@@ -296,7 +296,9 @@ def _build(place: Path, checkout: str, cargo_home: str, commit: str) -> Build:
     home = _cargo_home(place / cargo_home, root)
     epoch = repro.source_date_epoch(root)
     env = repro.reproducible_env(
-        pipeline.tool_env({"CARGO_TARGET_DIR": str(place / "target")}),
+        pipeline.tool_env(
+            {"CARGO_TARGET_DIR": str(place / "target"), **zig_caches_of_its_own("repro")}
+        ),
         root=root,
         cargo_home=home,
         epoch=epoch,
