@@ -29,6 +29,7 @@ import argparse
 import base64
 import copy
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -359,7 +360,8 @@ def _determinism_problems(
     return problems
 
 
-def _cargo_tree(manifest: Path, target: str, edges: str) -> set[tuple[str, str]]:
+@functools.cache  # every wheel of a target asks the same; cargo tree takes a while
+def _cargo_tree(manifest: Path, target: str, edges: str) -> frozenset[tuple[str, str]]:
     result = _run_cargo_tree(manifest, target, edges, offline=True)
     if result.returncode != 0:  # a fresh runner (the gate job) has no crates cached yet
         result = _run_cargo_tree(manifest, target, edges, offline=False)
@@ -371,7 +373,7 @@ def _cargo_tree(manifest: Path, target: str, edges: str) -> set[tuple[str, str]]
         parts = line.split()
         if len(parts) >= 2 and parts[1].startswith("v"):
             crates.add((parts[0], parts[1][1:]))
-    return crates
+    return frozenset(crates)
 
 
 def _run_cargo_tree(
