@@ -30,6 +30,7 @@ import tarfile
 import tempfile
 import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -169,23 +170,38 @@ def build_target(target: Target, out: Path, report: BuildReport) -> None:
         release = target.platform.removeprefix("freebsd_").removesuffix("_amd64")
         major, minor, kind = release.split("_")
         env["MATURIN_FREEBSD_VERSION"] = f"{major}.{minor}-{kind.upper()}"
-    for abi, expected in zip(target.abis, target.wheel_names(report.version), strict=True):
-        before = set(out.iterdir())
-        cmd = ["maturin", "build", "--out", str(out), *maturin_args(target, abi, mode)]
+
+    def build_kind(abi: str, expected: str) -> str:
         # A target directory per wheel kind: PyO3 is configured per kind, and kinds that
         # shared one rebuilt PyO3 and the crate on every build (the remapped flags place
-        # all of them at /target alike, so the wheels do not change).
-        call_env = {**env, "CARGO_TARGET_DIR": str(Path(env["CARGO_TARGET_DIR"]) / abi)}
+        # all of them at /target alike, so the wheels do not change). It also lets the
+        # kinds build at once: a cold build is one chain of crates, mostly on one core.
+        place = Path(env["CARGO_TARGET_DIR"]) / abi
+        wheels = place / "wheels"
+        shutil.rmtree(wheels, ignore_errors=True)
+        call_env = {**env, "CARGO_TARGET_DIR": str(place)}
+        # cargo-zigbuild writes its linker wrappers anew for each build, into one
+        # directory per user unless told (rust-cross/cargo-zigbuild#318).
+        call_env["CARGO_ZIGBUILD_CACHE_DIR"] = str(place / "cargo-zigbuild")
+        cmd = ["maturin", "build", "--out", str(wheels), *maturin_args(target, abi, mode)]
         if mode == "cibuildwheel":
-            cmd, call_env = cibuildwheel_call(target, abi, out, call_env)
+            cmd, call_env = cibuildwheel_call(target, abi, wheels, call_env)
         start = time.monotonic()
         _run(cmd, env=call_env)
-        made = sorted(p.name for p in set(out.iterdir()) - before)
-        print(f"    built {', '.join(made) or '(nothing new)'} in {time.monotonic() - start:.0f}s")
+        made = sorted(p.name for p in wheels.iterdir()) if wheels.is_dir() else []
+        print(f"    built {', '.join(made) or '(nothing)'} in {time.monotonic() - start:.0f}s")
         if made != [expected]:
             raise PipelineError(f"{target.id} {abi}: expected {expected}, maturin made {made}")
-        sbom.normalize_wheel(out / expected, source_root=ROOT, cargo_home=cargo_home())
-        report.built.extend(made)
+        sbom.normalize_wheel(wheels / expected, source_root=ROOT, cargo_home=cargo_home())
+        shutil.move(wheels / expected, out / expected)
+        return expected
+
+    kinds = list(zip(target.abis, target.wheel_names(report.version), strict=True))
+    # cibuildwheel sets up the platform (simulator, emulator, Pyodide's toolchain) per
+    # call: one at a time there.
+    at_once = 1 if mode == "cibuildwheel" else min(len(kinds), os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=at_once) as pool:
+        report.built.extend(pool.map(lambda kind: build_kind(*kind), kinds))
 
 
 def cibuildwheel_call(

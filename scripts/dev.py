@@ -198,7 +198,16 @@ def test() -> None:
     )
     # Two sessions at once, one a core: most of these tests wait on a subprocess. The
     # rehearsal's builds and what reads their artifacts stay in one (conftest.py).
-    pytest = (PYTHON, "-m", "pytest", "scripts/tests", "-p", "no:cacheprovider", "-m")
+    pytest = (
+        PYTHON,
+        "-m",
+        "pytest",
+        "scripts/tests",
+        "-p",
+        "no:cacheprovider",
+        "--durations=8",
+        "-m",
+    )
     steps_at_once(
         [
             ("pytest (pipeline: the rehearsal)", [*pytest, "rehearsal"]),

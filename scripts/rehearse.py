@@ -236,14 +236,20 @@ def rebuild_elsewhere(all_platforms: bool, dist: Path, report: Rehearsal) -> Non
         }
     )
     rebuilt = ELSEWHERE / "rebuilt"
-    for call in build_calls(all_platforms, rebuilt):
-        subprocess.run(
+    # At once, as CI's build jobs run: each builds in places of its own.
+    calls = build_calls(all_platforms, rebuilt)
+    builds = [
+        subprocess.Popen(
             [sys.executable, str(checkout / "scripts" / "build.py"), *call],
             cwd=checkout,
             env=env,
-            check=True,
             stdout=subprocess.DEVNULL,
         )
+        for call in calls
+    ]
+    failed = [" ".join(c) for c, b in zip(calls, builds, strict=True) if b.wait() != 0]
+    if failed:
+        raise PipelineError("the rebuild failed: " + "; ".join(failed))
     problems = repro.compare(dist, rebuilt)
     if problems:
         raise PipelineError("not reproducible:\n  " + "\n  ".join(problems))

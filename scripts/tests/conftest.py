@@ -25,10 +25,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def zig_caches_of_its_own(name: str) -> dict[str, str]:
-    """For a `--zig` build outside the rehearsal's worker: cargo-zigbuild writes its
-    linker wrappers anew for every build into one directory per user, so a build on
-    the other worker could run a wrapper half written (rust-cross/cargo-zigbuild#318);
-    zig's own cache likewise. Kept under target/, so they are made once."""
+    """For a test's own `maturin build --zig` (scripts/build.py gives each wheel kind
+    its own): cargo-zigbuild writes its linker wrappers anew for every build into one
+    directory per user, so a build in the other session could run a wrapper half
+    written (rust-cross/cargo-zigbuild#318); zig's own cache likewise. Kept under
+    target/, so they are made once."""
     place = ROOT / "target" / f"zig-{name}"
     return {
         "CARGO_ZIGBUILD_CACHE_DIR": str(place / "cargo-zigbuild"),

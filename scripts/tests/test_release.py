@@ -12,7 +12,7 @@ import pipeline
 import pytest
 import release
 import versioning
-from conftest import ROOT, SCRIPTS, zig_caches_of_its_own
+from conftest import ROOT, SCRIPTS
 
 CHANGELOG = """# Changelog
 
@@ -273,7 +273,6 @@ def test_prepare_then_build_then_verify(tmp_path: Path) -> None:
     env = {
         **os.environ,
         "CARGO_TARGET_DIR": str(ROOT / "target" / "release-test"),
-        **zig_caches_of_its_own("release-test"),
         # What is under test is the version everywhere, not the code: unoptimized, the
         # four wheels build in a third of the time (the rehearsal builds the real ones).
         "CARGO_PROFILE_RELEASE_OPT_LEVEL": "0",
