@@ -303,17 +303,46 @@ def _strings(value: Any, where: str = "") -> Iterator[tuple[str, str]]:
             yield from _strings(item, f"{where}.{key}" if where else key)
 
 
+def _remembering(check: Callable[[object], bool]) -> Callable[[object], bool]:
+    verdicts: dict[str, bool] = {}
+
+    def remembered(instance: object) -> bool:
+        if not isinstance(instance, str):
+            return check(instance)
+        if instance not in verdicts:
+            verdicts[instance] = check(instance)
+        return verdicts[instance]
+
+    return remembered
+
+
+def _remember_iri_checks(checkers: dict[str, tuple[Callable[[object], bool], Any]]) -> None:
+    """jsonschema checks the `iri` formats with rfc3987-syntax's Earley parser: about two
+    seconds per SBOM, mostly spent on purls and URLs that every wheel's SBOM repeats. Each
+    string's verdict is kept for the process (a gate run)."""
+    for name in ("iri", "iri-reference"):
+        if name in checkers and name not in _REMEMBERED:
+            check, raises = checkers[name]
+            checkers[name] = (_remembering(check), raises)
+            _REMEMBERED.add(name)
+
+
+_REMEMBERED: set[str] = set()
+
+
 def _schema_problems(text: str, spec_version: str) -> list[str]:
     try:
         from cyclonedx.schema import SchemaVersion  # type: ignore[import-not-found,unused-ignore]
         from cyclonedx.validation.json import (  # type: ignore[import-not-found,unused-ignore]
             JsonStrictValidator,
         )
+        from jsonschema import Draft7Validator  # type: ignore[import-untyped]
     except ModuleNotFoundError:
         return [
             "schema: cannot validate, cyclonedx-python-lib[json-validation] is not "
             "installed (it is in the release dependency group)"
         ]
+    _remember_iri_checks(Draft7Validator.FORMAT_CHECKER.checkers)  # cyclonedx's checker
     try:
         version = SchemaVersion.from_version(spec_version)
     except ValueError:
