@@ -75,7 +75,6 @@ os.execv({python!r}, [{python!r}] + sys.argv[1:])
 
 
 @pytest.mark.slow
-@pytest.mark.rehearsal  # builds in target/release-build
 def test_a_host_interpreter_on_path_cannot_leak_into_a_cross_build(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -90,6 +89,8 @@ def test_a_host_interpreter_on_path_cannot_leak_into_a_cross_build(
     fake.write_text(FAKE_HOST_PYTHON.format(python=sys.executable))
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake.parent}:{pipeline.tool_env()['PATH']}")
+    # Not the rehearsal's target/release-build: this runs beside it (scripts/dev.py).
+    monkeypatch.setenv("CARGO_TARGET_DIR", str(pipeline.ROOT / "target" / "leak-test"))
     aarch64 = next(t for t in pipeline.load_targets() if t.id == "linux-aarch64")
     report = build.BuildReport(out=tmp_path / "dist", version=versioning.project_version())
     (tmp_path / "dist").mkdir()

@@ -11,6 +11,7 @@ import sys
 import tarfile
 import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -297,7 +298,16 @@ def _build(place: Path, checkout: str, cargo_home: str, commit: str) -> Build:
     epoch = repro.source_date_epoch(root)
     env = repro.reproducible_env(
         pipeline.tool_env(
-            {"CARGO_TARGET_DIR": str(place / "target"), **zig_caches_of_its_own("repro")}
+            {
+                "CARGO_TARGET_DIR": str(place / "target"),
+                **zig_caches_of_its_own(place.name),
+                # The paths and times are under test here, not the optimizer: unoptimized,
+                # a build takes a third of the time. (The rehearsal rebuilds every real
+                # artifact elsewhere and compares them byte for byte.)
+                "CARGO_PROFILE_RELEASE_OPT_LEVEL": "0",
+                "CARGO_PROFILE_RELEASE_LTO": "off",
+                "CARGO_PROFILE_RELEASE_CODEGEN_UNITS": "16",
+            }
         ),
         root=root,
         cargo_home=home,
@@ -350,10 +360,17 @@ def built_twice(factory: pytest.TempPathFactory) -> Builds:
             capture_output=True,
             text=True,
         ).stdout.strip()
-        one = _build(factory.mktemp("repro-one"), "checkout", "cargo-home", head)
-        two = _build(
-            factory.mktemp("repro-two"), "deeper/other-checkout", "x/other-cargo-home", head
-        )
+        # At once: each place has its own directories (zig's included).
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            first = pool.submit(_build, factory.mktemp("repro-one"), "checkout", "cargo-home", head)
+            second = pool.submit(
+                _build,
+                factory.mktemp("repro-two"),
+                "deeper/other-checkout",
+                "x/other-cargo-home",
+                head,
+            )
+            one, two = first.result(), second.result()
         _BUILDS[session] = Builds(one, two, repro.source_date_epoch(one.root))
     return _BUILDS[session]
 
