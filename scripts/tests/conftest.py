@@ -28,13 +28,9 @@ def zig_caches_of_its_own(name: str) -> dict[str, str]:
     """For a test's own `maturin build --zig` (scripts/build.py gives each wheel kind
     its own): cargo-zigbuild writes its linker wrappers anew for every build into one
     directory per user, so a build in the other session could run a wrapper half
-    written (rust-cross/cargo-zigbuild#318); zig's own cache likewise. Kept under
-    target/, so they are made once."""
-    place = ROOT / "target" / f"zig-{name}"
-    return {
-        "CARGO_ZIGBUILD_CACHE_DIR": str(place / "cargo-zigbuild"),
-        "ZIG_GLOBAL_CACHE_DIR": str(place / "zig"),
-    }
+    written (rust-cross/cargo-zigbuild#318). Under target/, so they are written once.
+    (zig's own cache stays shared: zig locks it, and filling one takes minutes.)"""
+    return {"CARGO_ZIGBUILD_CACHE_DIR": str(ROOT / "target" / f"zig-{name}")}
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,7 @@ import build
 import pipeline
 import pytest
 import wheel_inspect
+from conftest import zig_caches_of_its_own
 from macholib.mach_o import (  # type: ignore[import-untyped]
     CPU_TYPE_NAMES,
     FAT_MAGIC,
@@ -39,16 +40,25 @@ FAST_PROFILE = {"CARGO_PROFILE_DEV_DEBUG": "0", "CARGO_PROFILE_DEV_OPT_LEVEL": "
 
 @dataclass(frozen=True)
 class RealWheels:
-    rehearsal: tuple[Path, ...]  # every wheel of the host rehearsal (linux x86_64)
-    x86_64: Path  # cp310-abi3, from the rehearsal
-    x86_64_cp314t: Path  # from the rehearsal
+    """Wheels maturin builds with the release's arguments, unoptimized (the gate
+    inspects the release's own wheels in the rehearsal)."""
+
+    x86_64: Path  # cp310-abi3
+    x86_64_cp314t: Path
     aarch64: Path
     i686: Path
     freebsd: Path
     universal2: Path
 
     def all(self) -> list[Path]:
-        return [*self.rehearsal, self.aarch64, self.i686, self.freebsd, self.universal2]
+        return [
+            self.x86_64,
+            self.x86_64_cp314t,
+            self.aarch64,
+            self.i686,
+            self.freebsd,
+            self.universal2,
+        ]
 
 
 def _maturin(out: Path, rust: str, args: list[str], env: dict[str, str]) -> Path:
@@ -76,7 +86,7 @@ def _maturin(out: Path, rust: str, args: list[str], env: dict[str, str]) -> Path
     result = subprocess.run(
         [*cmd, *args],
         cwd=pipeline.ROOT,
-        env=pipeline.tool_env({**FAST_PROFILE, **env}),
+        env=pipeline.tool_env({**FAST_PROFILE, **zig_caches_of_its_own("wheel-inspect"), **env}),
         capture_output=True,
         text=True,
         check=False,
@@ -88,27 +98,24 @@ def _maturin(out: Path, rust: str, args: list[str], env: dict[str, str]) -> Path
 
 
 @pytest.fixture(scope="session")
-def real_wheels(
-    rehearsal: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory
-) -> RealWheels:
-    dist = rehearsal[0]
-    out = tmp_path_factory.mktemp("cross-wheels")
+def real_wheels(tmp_path_factory: pytest.TempPathFactory) -> RealWheels:
+    out = tmp_path_factory.mktemp("real-wheels")
     rows = {t.id: t for t in pipeline.load_targets()}
     # freebsd_14_4_release_amd64 -> 14.4-RELEASE, the release maturin is to tag
     major, minor, kind = rows["freebsd-x86_64"].platform.split("_")[1:4]
     freebsd_version = f"{major}.{minor}-{kind.upper()}"
 
-    def row(target_id: str, env: dict[str, str] | None = None) -> Path:
+    def row(target_id: str, abi: str = "abi3", env: dict[str, str] | None = None) -> Path:
         target = rows[target_id]
-        return _maturin(out, target.rust, build.compatibility_args(target), env or {})
+        args = [*pipeline.WHEEL_KINDS[abi].maturin, *build.compatibility_args(target)]
+        return _maturin(out, target.rust, args, env or {})
 
     return RealWheels(
-        rehearsal=tuple(sorted(dist.glob("*.whl"))),
-        x86_64=next(dist.glob("*-cp310-abi3-manylinux2014_x86_64*.whl")),
-        x86_64_cp314t=next(dist.glob("*-cp314-cp314t-manylinux2014_x86_64*.whl")),
+        x86_64=row("linux-x86_64"),
+        x86_64_cp314t=row("linux-x86_64", "cp314t"),
         aarch64=row("linux-aarch64"),
         i686=row("linux-i686"),
-        freebsd=row("freebsd-x86_64", {"MATURIN_FREEBSD_VERSION": freebsd_version}),
+        freebsd=row("freebsd-x86_64", env={"MATURIN_FREEBSD_VERSION": freebsd_version}),
         universal2=_maturin(out, "universal2-apple-darwin", ["--zig"], {}),
     )
 
