@@ -21,7 +21,6 @@ import platform
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -155,116 +154,92 @@ def install_wheel() -> Path:
     return wheel
 
 
-class Lane:
-    """Stages run one after another in the background, their output kept in a log
-    and printed whole when the lane is waited for. Two cores, and most of this work
-    is one chain of compiles or one test process at a time: two lanes fill both."""
-
-    def __init__(self, name: str, stages: list[tuple[str, list[str | Path]]], env: dict[str, str]):
-        self.name, self.stages, self.env = name, stages, env
-        self.log = ROOT / "target" / "stage-logs" / f"{name}.log"
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        self.failed: str | None = None
-        self.process: subprocess.Popen[bytes] | None = None
-        self.start = time.monotonic()
-        print(f"\n==> {name} (in the background): {', '.join(t for t, _ in stages)}", flush=True)
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        with self.log.open("w", encoding="utf-8") as log:
-            for title, cmd in self.stages:
-                log.write(f"\n==> {title}: {' '.join(str(c) for c in cmd)}\n")
-                log.flush()
-                started = time.monotonic()
-                self.process = subprocess.Popen(
-                    [str(c) for c in cmd], cwd=ROOT, env=self.env, stdout=log, stderr=log
-                )
-                if (code := self.process.wait()) != 0:
-                    self.failed = f"stage '{title}' (exit {code})"
-                    return
-                log.write(f"    {title}: ok in {time.monotonic() - started:.1f}s\n")
-
-    def wait(self) -> None:
-        self.thread.join()
-        print(f"\n--- {self.name} ---\n{self.log.read_text(encoding='utf-8')}", flush=True)
-        if self.failed:
-            sys.exit(f"FAILED at {self.failed} in {self.name}")
-        print(f"    {self.name}: ok in {time.monotonic() - self.start:.1f}s", flush=True)
-
-    def stop(self) -> None:
-        if self.thread.is_alive() and self.process is not None:
-            self.process.terminate()
-
-
 def test() -> None:
     setup()
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     step("rustfmt", "cargo", "fmt", "--check")
-    # The Rust checks (target/debug) beside the release build of the test wheels
-    # (target/release-build): separate directories, so they do not wait on each other.
-    rust = Lane(
-        "rust checks",
-        [
-            ("clippy", ["cargo", "clippy", "--all-targets", "--locked", "--", "-D", "warnings"]),
-            ("cargo test", ["cargo", "test", "--locked"]),
-            # Each engine benchmark once (divan's test mode): they build and run.
-            (
-                "engine benchmarks (smoke)",
-                ["cargo", "test", "--locked", "-p", "game-with-pyo3-engine", "--bench", "engine"],
-            ),
-        ],
-        env,
+    step("clippy", "cargo", "clippy", "--all-targets", "--locked", "--", "-D", "warnings")
+    step("cargo test", "cargo", "test", "--locked")
+    # Each engine benchmark once (divan's test mode): they build and run.
+    step(
+        "engine benchmarks (smoke)",
+        *("cargo", "test", "--locked", "-p", "game-with-pyo3-engine", "--bench", "engine"),
     )
-    lanes = [rust]
-    try:
-        install_wheel()
-        rust.wait()
-        # The pipeline tests as two sessions: the rehearsal's (its builds, and what reads
-        # their artifacts: conftest.py marks them) from now on, the rest after the
-        # package's tests.
-        pytest: list[str | Path] = [PYTHON, "-m", "pytest", "scripts/tests"]
-        pytest += ["-p", "no:cacheprovider"]
-        pytest += ["--durations=8", "-m"]
-        rehearsal = Lane("pipeline tests: the rehearsal", [("pytest", [*pytest, "rehearsal"])], env)
-        lanes.append(rehearsal)
-        step("ruff", BIN / "ruff", "check", ".")
-        step("ruff format", BIN / "ruff", "format", "--check", ".")
-        step("mypy (package, tests)", BIN / "mypy")
-        step(
-            "mypy (scripts)",
-            BIN / "mypy",
-            "scripts",
-            env={**os.environ, "MYPYPATH": str(ROOT / "scripts")},
-        )
-        step(
-            "stubtest",
-            PYTHON,
-            "-m",
-            "mypy.stubtest",
-            "game_with_pyo3",
-            "--allowlist",
-            ROOT / ".mypy-stubtest-allowlist",
-        )
-        step("validate-pyproject", BIN / "validate-pyproject", "pyproject.toml")
-        step("pytest (package)", PYTHON, "-m", "pytest", "tests", env=env)
-        step(
-            "pytest (package, 4 threads per test)",
-            PYTHON,
-            "-m",
-            "pytest",
-            "tests",
-            "-q",
-            "--parallel-threads=4",
-            env=env,
-        )
-        rest = Lane("pipeline tests: the rest", [("pytest", [*pytest, "not rehearsal"])], env)
-        lanes.append(rest)
-        rehearsal.wait()
-        rest.wait()
-    finally:
-        for lane in lanes:
-            lane.stop()
+    install_wheel()
+    step("ruff", BIN / "ruff", "check", ".")
+    step("ruff format", BIN / "ruff", "format", "--check", ".")
+    step("mypy (package, tests)", BIN / "mypy")
+    step(
+        "mypy (scripts)",
+        BIN / "mypy",
+        "scripts",
+        env={**os.environ, "MYPYPATH": str(ROOT / "scripts")},
+    )
+    step(
+        "stubtest",
+        PYTHON,
+        "-m",
+        "mypy.stubtest",
+        "game_with_pyo3",
+        "--allowlist",
+        ROOT / ".mypy-stubtest-allowlist",
+    )
+    step("validate-pyproject", BIN / "validate-pyproject", "pyproject.toml")
+    step("pytest (package)", PYTHON, "-m", "pytest", "tests", env=env)
+    step(
+        "pytest (package, 4 threads per test)",
+        PYTHON,
+        "-m",
+        "pytest",
+        "tests",
+        "-q",
+        "--parallel-threads=4",
+        env=env,
+    )
+    # Two sessions at once, one a core: most of these tests wait on a subprocess. The
+    # rehearsal's builds and what reads their artifacts stay in one (conftest.py).
+    pytest = (
+        PYTHON,
+        "-m",
+        "pytest",
+        "scripts/tests",
+        "-p",
+        "no:cacheprovider",
+        "--durations=8",
+        "-m",
+    )
+    steps_at_once(
+        [
+            ("pytest (pipeline: the rehearsal)", [*pytest, "rehearsal"]),
+            ("pytest (pipeline: the rest)", [*pytest, "not rehearsal"]),
+        ],
+        env=env,
+    )
+
+
+def steps_at_once(steps: list[tuple[str, list[str | Path]]], env: dict[str, str]) -> None:
+    """Stages run side by side, each one's output kept and printed whole when it ends."""
+    start = time.monotonic()
+    logs = ROOT / "target" / "stage-logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    running = []
+    for number, (title, cmd) in enumerate(steps):
+        print(f"\n==> {title}: {' '.join(str(c) for c in cmd)}", flush=True)
+        log = (logs / f"{number}.log").open("w+", encoding="utf-8")
+        command = [str(c) for c in cmd]
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        running.append((title, process, log))
+    failed = []
+    for title, process, log in running:
+        code = process.wait()
+        log.seek(0)
+        print(f"\n--- {title} (exit {code}) ---\n{log.read()}", flush=True)
+        log.close()
+        if code != 0:
+            failed.append(f"'{title}' (exit {code})")
+    if failed:
+        sys.exit(f"FAILED at stage {', '.join(failed)}")
+    print(f"    {len(steps)} stages at once: ok in {time.monotonic() - start:.1f}s", flush=True)
 
 
 def rehearse(argv: list[str]) -> None:
