@@ -247,7 +247,11 @@ def rebuild_elsewhere(all_platforms: bool, dist: Path, report: Rehearsal) -> Non
         )
         for call in calls
     ]
-    failed = [" ".join(c) for c, b in zip(calls, builds, strict=True) if b.wait() != 0]
+    try:
+        failed = [" ".join(c) for c, b in zip(calls, builds, strict=True) if b.wait() != 0]
+    finally:  # interrupted: no build goes on without the rehearsal
+        for b in builds:
+            b.terminate()
     if failed:
         raise PipelineError("the rebuild failed: " + "; ".join(failed))
     problems = repro.compare(dist, rebuilt)
