@@ -20,10 +20,12 @@ and built again: a wheel from it proves the sdist is complete.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -46,6 +48,7 @@ from pipeline import (
     host_target,
     is_artifact,
     load_targets,
+    on_sigterm_interrupt,
     require_tools,
     sdist_name,
     tool_env,
@@ -63,22 +66,47 @@ class BuildReport:
     seconds: float = 0.0
 
 
+# The builds running now (several at once: build_target), each in a process group of
+# its own so that an interruption stops maturin, cargo and rustc alike (stop_builds).
+_RUNNING: set[subprocess.Popen[str]] = set()
+
+
 def _run(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> None:
     print("    $", " ".join(cmd), flush=True)
-    result = subprocess.run(
+    process = subprocess.Popen(
         cmd,
         cwd=cwd,
         env=env or tool_env(),
-        check=False,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         # maturin prints emoji; Windows' default code page cannot decode them.
         encoding="utf-8",
         errors="replace",
+        start_new_session=os.name == "posix",
     )
-    if result.returncode != 0:
-        sys.stdout.write(result.stdout[-4000:])
-        raise PipelineError(f"command failed (exit {result.returncode}): {' '.join(cmd)}")
+    _RUNNING.add(process)
+    try:
+        output, _ = process.communicate()
+    except BaseException:
+        stop_builds()
+        raise
+    finally:
+        _RUNNING.discard(process)
+    if process.returncode != 0:
+        sys.stdout.write(output[-4000:])
+        raise PipelineError(f"command failed (exit {process.returncode}): {' '.join(cmd)}")
+
+
+def stop_builds() -> None:
+    """Stop every running build with what it started (interrupted: Ctrl-C, SIGTERM)."""
+    for process in list(_RUNNING):
+        if os.name == "posix":
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        else:
+            process.terminate()
+    for process in list(_RUNNING):
+        process.wait()
 
 
 def check_out_dir(out: Path, version: str, clean: bool) -> None:
@@ -201,7 +229,12 @@ def build_target(target: Target, out: Path, report: BuildReport) -> None:
     # call: one at a time there.
     at_once = 1 if mode == "cibuildwheel" else min(len(kinds), os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=at_once) as pool:
-        report.built.extend(pool.map(lambda kind: build_kind(*kind), kinds))
+        try:
+            report.built.extend(pool.map(lambda kind: build_kind(*kind), kinds))
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            stop_builds()
+            raise
 
 
 def cibuildwheel_call(
@@ -307,6 +340,7 @@ def wheel_from_sdist(sdist: Path, reference: Path | None, report: BuildReport) -
     host = host_target(load_targets())
     env = release_env(source, host.rust)
     env["CARGO_TARGET_DIR"] = str(place / "target")
+    env["CARGO_ZIGBUILD_CACHE_DIR"] = str(place / "cargo-zigbuild")  # as build_target's
     _run(
         [
             "maturin",
@@ -398,11 +432,15 @@ def execute(args: argparse.Namespace) -> BuildReport:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    on_sigterm_interrupt()  # a stopped rehearsal or CI job stops the builds too
     try:
         report = execute(args)
     except PipelineError as err:
         print(f"build: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("build: interrupted; the builds were stopped", file=sys.stderr)
+        return 130
     for line in report.not_buildable:
         print(f"    not built here: {line}")
     if args.targets and report.not_buildable:

@@ -231,27 +231,34 @@ def rebuild_elsewhere(all_platforms: bool, dist: Path, report: Rehearsal) -> Non
     env = tool_env(
         {
             "CARGO_HOME": str(repro.fresh_cargo_home(ELSEWHERE / "cargo-home", checkout)),
-            "CARGO_TARGET_DIR": str(ELSEWHERE / "target"),
             "SOURCE_DATE_EPOCH": str(epoch),
         }
     )
     rebuilt = ELSEWHERE / "rebuilt"
     # At once, as CI's build jobs run: each builds in places of its own.
     calls = build_calls(all_platforms, rebuilt)
+    # A target directory per job, as each CI job has (rows share wheel kinds); the path
+    # remapping places each at /target all the same.
     builds = [
         subprocess.Popen(
             [sys.executable, str(checkout / "scripts" / "build.py"), *call],
             cwd=checkout,
-            env=env,
+            env={
+                **env,
+                "CARGO_TARGET_DIR": str(
+                    ELSEWHERE / "target" / (call[1] if call[0] == "--target" else "sdist")
+                ),
+            },
             stdout=subprocess.DEVNULL,
         )
         for call in calls
     ]
     try:
         failed = [" ".join(c) for c, b in zip(calls, builds, strict=True) if b.wait() != 0]
-    finally:  # interrupted: no build goes on without the rehearsal
+    finally:  # interrupted: build.py stops its builds on SIGTERM (build.stop_builds)
         for b in builds:
             b.terminate()
+            b.wait()
     if failed:
         raise PipelineError("the rebuild failed: " + "; ".join(failed))
     problems = repro.compare(dist, rebuilt)

@@ -101,6 +101,9 @@ def mirror(files: dict[str, Path], dest: Path) -> None:
     for name in wanted:
         copy = dest / name
         if copy.is_file() and filecmp.cmp(files[name], copy, shallow=False):
+            # The same bytes: the time stays; the mode follows (maturin packs the x bit).
+            if (files[name].stat().st_mode ^ copy.stat().st_mode) & 0o777:
+                shutil.copymode(files[name], copy)
             continue
         copy.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(files[name], copy)

@@ -296,7 +296,7 @@ def test_prepare_then_build_then_verify(tmp_path: Path) -> None:
     (wheel,) = (clone / "target" / "sdist-check" / "wheels").glob("*.whl")
     names = [sdist.name, wheel.name]
     assert {pipeline.artifact_version(name) for name in names} == {target}
-    assert gate.check_versions(names, target, f"v{target}") == []
+    assert gate.check_versions(names, versioning.project_version(clone), f"v{target}") == []
     versioning.verify_tag(clone, f"v{target}")
     # The bumped Cargo.lock is the one the wheel was built from: its SBOM names the new
     # version of the crate and the locked versions of the others (normalized as the
