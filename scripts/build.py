@@ -73,10 +73,17 @@ _RUNNING: set[subprocess.Popen[str]] = set()
 
 def _run(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> None:
     print("    $", " ".join(cmd), flush=True)
+    env = env or tool_env()
+    if "CARGO_TARGET_DIR" in env:
+        # cargo-zigbuild writes its linker wrappers anew for each build, into one
+        # directory per user unless told (rust-cross/cargo-zigbuild#318): each target
+        # directory gets its own, as builds run at once (build_target).
+        zig_wrappers = str(Path(env["CARGO_TARGET_DIR"]) / "cargo-zigbuild")
+        env = {**env, "CARGO_ZIGBUILD_CACHE_DIR": zig_wrappers}
     process = subprocess.Popen(
         cmd,
         cwd=cwd,
-        env=env or tool_env(),
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         # maturin prints emoji; Windows' default code page cannot decode them.
@@ -185,6 +192,13 @@ def maturin_args(target: Target, abi: str, mode: str) -> list[str]:
     return args + (compatibility_args(target) if mode == "cross" else [])
 
 
+def freebsd_release(target: Target) -> str:
+    """The FreeBSD release a row's tag names: freebsd_14_4_release_amd64 -> 14.4-RELEASE."""
+    release = target.platform.removeprefix("freebsd_").removesuffix("_amd64")
+    major, minor, kind = release.split("_")
+    return f"{major}.{minor}-{kind.upper()}"
+
+
 def build_target(target: Target, out: Path, report: BuildReport) -> None:
     mode = build_mode(target)
     if not mode:
@@ -195,9 +209,7 @@ def build_target(target: Target, out: Path, report: BuildReport) -> None:
     if target.os == "freebsd":
         # maturin reads the FreeBSD release from `uname -r` unless told; the tag must
         # say the release the wheel is for.
-        release = target.platform.removeprefix("freebsd_").removesuffix("_amd64")
-        major, minor, kind = release.split("_")
-        env["MATURIN_FREEBSD_VERSION"] = f"{major}.{minor}-{kind.upper()}"
+        env["MATURIN_FREEBSD_VERSION"] = freebsd_release(target)
 
     def build_kind(abi: str, expected: str) -> str:
         # A target directory per wheel kind: PyO3 is configured per kind, and kinds that
@@ -208,9 +220,6 @@ def build_target(target: Target, out: Path, report: BuildReport) -> None:
         wheels = place / "wheels"
         shutil.rmtree(wheels, ignore_errors=True)
         call_env = {**env, "CARGO_TARGET_DIR": str(place)}
-        # cargo-zigbuild writes its linker wrappers anew for each build, into one
-        # directory per user unless told (rust-cross/cargo-zigbuild#318).
-        call_env["CARGO_ZIGBUILD_CACHE_DIR"] = str(place / "cargo-zigbuild")
         cmd = ["maturin", "build", "--out", str(wheels), *maturin_args(target, abi, mode)]
         if mode == "cibuildwheel":
             cmd, call_env = cibuildwheel_call(target, abi, wheels, call_env)
@@ -340,7 +349,6 @@ def wheel_from_sdist(sdist: Path, reference: Path | None, report: BuildReport) -
     host = host_target(load_targets())
     env = release_env(source, host.rust)
     env["CARGO_TARGET_DIR"] = str(place / "target")
-    env["CARGO_ZIGBUILD_CACHE_DIR"] = str(place / "cargo-zigbuild")  # as build_target's
     _run(
         [
             "maturin",

@@ -235,23 +235,18 @@ def rebuild_elsewhere(all_platforms: bool, dist: Path, report: Rehearsal) -> Non
         }
     )
     rebuilt = ELSEWHERE / "rebuilt"
-    # At once, as CI's build jobs run: each builds in places of its own.
+    # At once, as CI's build jobs run, each in a target directory of its own (rows share
+    # wheel kinds); the path remapping places each at /target all the same.
     calls = build_calls(all_platforms, rebuilt)
-    # A target directory per job, as each CI job has (rows share wheel kinds); the path
-    # remapping places each at /target all the same.
+    jobs = [call[1] if call[0] == "--target" else "sdist" for call in calls]
     builds = [
         subprocess.Popen(
             [sys.executable, str(checkout / "scripts" / "build.py"), *call],
             cwd=checkout,
-            env={
-                **env,
-                "CARGO_TARGET_DIR": str(
-                    ELSEWHERE / "target" / (call[1] if call[0] == "--target" else "sdist")
-                ),
-            },
+            env={**env, "CARGO_TARGET_DIR": str(ELSEWHERE / "target" / job)},
             stdout=subprocess.DEVNULL,
         )
-        for call in calls
+        for call, job in zip(calls, jobs, strict=True)
     ]
     try:
         failed = [" ".join(c) for c, b in zip(calls, builds, strict=True) if b.wait() != 0]

@@ -8,6 +8,7 @@ import build
 import pipeline
 import pytest
 import versioning
+from conftest import UNOPTIMIZED_RELEASE
 
 
 def test_stale_artifacts_of_another_version_are_refused(tmp_path: Path) -> None:
@@ -91,9 +92,8 @@ def test_a_host_interpreter_on_path_cannot_leak_into_a_cross_build(
     monkeypatch.setenv("PATH", f"{fake.parent}:{pipeline.tool_env()['PATH']}")
     # Not the rehearsal's target/release-build: this runs beside it (scripts/dev.py).
     monkeypatch.setenv("CARGO_TARGET_DIR", str(pipeline.ROOT / "target" / "leak-test"))
-    # The module's name is under test, not its code: unoptimized builds in a third.
-    for setting, value in (("OPT_LEVEL", "0"), ("LTO", "off"), ("CODEGEN_UNITS", "16")):
-        monkeypatch.setenv(f"CARGO_PROFILE_RELEASE_{setting}", value)
+    for setting, value in UNOPTIMIZED_RELEASE.items():  # the module's name is under test
+        monkeypatch.setenv(setting, value)
     aarch64 = next(t for t in pipeline.load_targets() if t.id == "linux-aarch64")
     report = build.BuildReport(out=tmp_path / "dist", version=versioning.project_version())
     (tmp_path / "dist").mkdir()

@@ -16,7 +16,7 @@ import release
 import repro
 import sbom
 import versioning
-from conftest import ROOT, SCRIPTS
+from conftest import ROOT, SCRIPTS, UNOPTIMIZED_RELEASE
 
 CHANGELOG = """# Changelog
 
@@ -276,11 +276,7 @@ def test_prepare_then_build_then_verify(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     env = {
         **os.environ,
-        # What is under test is the version in every place, not the code: unoptimized,
-        # the wheel builds in a third of the time (the rehearsal builds the real ones).
-        "CARGO_PROFILE_RELEASE_OPT_LEVEL": "0",
-        "CARGO_PROFILE_RELEASE_LTO": "off",
-        "CARGO_PROFILE_RELEASE_CODEGEN_UNITS": "16",
+        **UNOPTIMIZED_RELEASE,  # the version in every place is under test
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     }
     # The sdist job's command: the sdist, and a wheel built from it alone. Every wheel
@@ -293,7 +289,8 @@ def test_prepare_then_build_then_verify(tmp_path: Path) -> None:
         capture_output=True,
     )
     (sdist,) = dist.iterdir()
-    (wheel,) = (clone / "target" / "sdist-check" / "wheels").glob("*.whl")
+    sdist_check = clone / "target" / "sdist-check"  # build.wheel_from_sdist's place
+    (wheel,) = (sdist_check / "wheels").glob("*.whl")
     names = [sdist.name, wheel.name]
     assert {pipeline.artifact_version(name) for name in names} == {target}
     assert gate.check_versions(names, versioning.project_version(clone), f"v{target}") == []
@@ -301,7 +298,7 @@ def test_prepare_then_build_then_verify(tmp_path: Path) -> None:
     # The bumped Cargo.lock is the one the wheel was built from: its SBOM names the new
     # version of the crate and the locked versions of the others (normalized as the
     # release's wheels are, from where the sdist was unpacked).
-    (source,) = (clone / "target" / "sdist-check" / "source").iterdir()
+    (source,) = (sdist_check / "source").iterdir()
     sbom.normalize_wheel(wheel, source_root=source, cargo_home=build.cargo_home())
     host = pipeline.host_target(pipeline.load_targets())
     epoch = repro.release_epoch(clone)

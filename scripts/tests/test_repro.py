@@ -19,7 +19,7 @@ import pipeline
 import pytest
 import repro
 import sbom
-from conftest import ROOT, zig_caches_of_its_own
+from conftest import ROOT, UNOPTIMIZED_RELEASE, zig_caches_of_its_own
 
 WHEEL = "game_with_pyo3-1.0.0-cp310-abi3-manylinux2014_x86_64.manylinux_2_17_x86_64.whl"
 SDIST = "game_with_pyo3-1.0.0.tar.gz"
@@ -301,12 +301,7 @@ def _build(place: Path, checkout: str, cargo_home: str, commit: str) -> Build:
             {
                 "CARGO_TARGET_DIR": str(place / "target"),
                 **zig_caches_of_its_own(place.name),
-                # The paths and times are under test here, not the optimizer: unoptimized,
-                # a build takes a third of the time. (The rehearsal rebuilds every real
-                # artifact elsewhere and compares them byte for byte.)
-                "CARGO_PROFILE_RELEASE_OPT_LEVEL": "0",
-                "CARGO_PROFILE_RELEASE_LTO": "off",
-                "CARGO_PROFILE_RELEASE_CODEGEN_UNITS": "16",
+                **UNOPTIMIZED_RELEASE,  # paths and times are under test here
             }
         ),
         root=root,

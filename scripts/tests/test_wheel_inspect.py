@@ -101,9 +101,7 @@ def _maturin(out: Path, rust: str, args: list[str], env: dict[str, str]) -> Path
 def real_wheels(tmp_path_factory: pytest.TempPathFactory) -> RealWheels:
     out = tmp_path_factory.mktemp("real-wheels")
     rows = {t.id: t for t in pipeline.load_targets()}
-    # freebsd_14_4_release_amd64 -> 14.4-RELEASE, the release maturin is to tag
-    major, minor, kind = rows["freebsd-x86_64"].platform.split("_")[1:4]
-    freebsd_version = f"{major}.{minor}-{kind.upper()}"
+    freebsd_version = build.freebsd_release(rows["freebsd-x86_64"])
 
     def row(target_id: str, abi: str = "abi3", env: dict[str, str] | None = None) -> Path:
         target = rows[target_id]
