@@ -332,12 +332,16 @@ def safe_extract(archive: tarfile.TarFile, dest: Path) -> None:
         path.chmod(0o755 if member.mode & 0o111 else 0o644)
 
 
+# Where wheel_from_sdist unpacks the sdist and builds it.
+SDIST_CHECK = ROOT / "target" / "sdist-check"
+
+
 def wheel_from_sdist(sdist: Path, reference: Path | None, report: BuildReport) -> None:
     """Unpack the sdist alone and build it: a missing file fails here, not for users.
     It is unpacked into the same place each time (under target/, outside the checkout's
     sources), unchanged files left as they were (repro.mirror), so the remapped flags
     repeat and cargo reuses what it compiled there."""
-    place = ROOT / "target" / "sdist-check"
+    place = SDIST_CHECK
     shutil.rmtree(place / "wheels", ignore_errors=True)
     with tempfile.TemporaryDirectory(prefix="gwp-sdist-") as unpacked:
         with tarfile.open(sdist) as archive:

@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -235,25 +236,33 @@ def rebuild_elsewhere(all_platforms: bool, dist: Path, report: Rehearsal) -> Non
         }
     )
     rebuilt = ELSEWHERE / "rebuilt"
-    # At once, as CI's build jobs run, each in a target directory of its own (rows share
-    # wheel kinds); the path remapping places each at /target all the same.
+    # As CI's build jobs run: at once (as many as there are cores), each in a target
+    # directory of its own (rows share wheel kinds); the path remapping places each at
+    # /target all the same.
     calls = build_calls(all_platforms, rebuilt)
-    jobs = [call[1] if call[0] == "--target" else "sdist" for call in calls]
-    builds = [
-        subprocess.Popen(
+    running: list[subprocess.Popen[bytes]] = []
+
+    def job(call: list[str]) -> int:
+        name = call[1] if call[0] == "--target" else "sdist"
+        process = subprocess.Popen(
             [sys.executable, str(checkout / "scripts" / "build.py"), *call],
             cwd=checkout,
-            env={**env, "CARGO_TARGET_DIR": str(ELSEWHERE / "target" / job)},
+            env={**env, "CARGO_TARGET_DIR": str(ELSEWHERE / "target" / name)},
             stdout=subprocess.DEVNULL,
         )
-        for call, job in zip(calls, jobs, strict=True)
-    ]
+        running.append(process)
+        return process.wait()
+
+    pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
     try:
-        failed = [" ".join(c) for c, b in zip(calls, builds, strict=True) if b.wait() != 0]
+        codes = list(pool.map(job, calls))
     finally:  # interrupted: build.py stops its builds on SIGTERM (build.stop_builds)
-        for b in builds:
-            b.terminate()
-            b.wait()
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in running:
+            process.terminate()
+            process.wait()
+        pool.shutdown()
+    failed = [" ".join(c) for c, code in zip(calls, codes, strict=True) if code != 0]
     if failed:
         raise PipelineError("the rebuild failed: " + "; ".join(failed))
     problems = repro.compare(dist, rebuilt)

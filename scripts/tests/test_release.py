@@ -289,7 +289,7 @@ def test_prepare_then_build_then_verify(tmp_path: Path) -> None:
         capture_output=True,
     )
     (sdist,) = dist.iterdir()
-    sdist_check = clone / "target" / "sdist-check"  # build.wheel_from_sdist's place
+    sdist_check = clone / build.SDIST_CHECK.relative_to(ROOT)
     (wheel,) = (sdist_check / "wheels").glob("*.whl")
     names = [sdist.name, wheel.name]
     assert {pipeline.artifact_version(name) for name in names} == {target}
