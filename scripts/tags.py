@@ -8,8 +8,9 @@ the oldest system that wheel admits (`installer_platforms`).
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from packaging import tags as ptags
 from packaging.utils import parse_wheel_filename
@@ -65,8 +66,10 @@ def installer_options(label: str) -> list[str]:
     return ["--implementation=cp", f"--python-version={number}", *abi]
 
 
-def interpreter_tags(label: str, platform_tag: str) -> list[str]:
-    """Every wheel tag the interpreter accepts on that platform, most preferred first."""
+@functools.cache  # the manifest asks for each (interpreter, platform) many times over
+def interpreter_tags(label: str, platform_tag: str) -> Mapping[str, int]:
+    """Every wheel tag the interpreter accepts on that platform, with its rank: 0 is the
+    most preferred."""
     impl, version, free_threaded, pp = parse_label(label)
     platforms = installer_platforms(platform_tag)
     nodot = f"{version[0]}{version[1]}"
@@ -77,12 +80,12 @@ def interpreter_tags(label: str, platform_tag: str) -> list[str]:
         abi = f"cp{nodot}{'t' if free_threaded else ''}"
         found = list(ptags.cpython_tags(version, [abi], platforms))
         found += ptags.compatible_tags(version, f"cp{nodot}", platforms)
-    return list(dict.fromkeys(str(t) for t in found))
+    return {tag: rank for rank, tag in enumerate(dict.fromkeys(str(t) for t in found))}
 
 
 def picks(label: str, platform_tag: str, wheels: Iterable[str]) -> str | None:
     """The wheel (a filename among `wheels`) the interpreter installs, or None."""
-    order = {tag: rank for rank, tag in enumerate(interpreter_tags(label, platform_tag))}
+    order = interpreter_tags(label, platform_tag)
     best: tuple[int, str] | None = None
     for wheel in wheels:
         ranks = [order[str(t)] for t in parse_wheel_filename(wheel)[3] if str(t) in order]
@@ -93,5 +96,5 @@ def picks(label: str, platform_tag: str, wheels: Iterable[str]) -> str | None:
 
 def accepts(label: str, platform_tag: str, wheel: str) -> bool:
     """Whether the interpreter can install the wheel at all (picked or not)."""
-    accepted = set(interpreter_tags(label, platform_tag))
+    accepted = interpreter_tags(label, platform_tag)
     return any(str(t) in accepted for t in parse_wheel_filename(wheel)[3])
