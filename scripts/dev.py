@@ -21,7 +21,9 @@ import platform
 import shutil
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 MINIMUM_PYTHON = (3, 11)
@@ -185,61 +187,58 @@ def test() -> None:
         ROOT / ".mypy-stubtest-allowlist",
     )
     step("validate-pyproject", BIN / "validate-pyproject", "pyproject.toml")
-    step("pytest (package)", PYTHON, "-m", "pytest", "tests", env=env)
-    step(
-        "pytest (package, 4 threads per test)",
-        PYTHON,
-        "-m",
-        "pytest",
-        "tests",
-        "-q",
-        "--parallel-threads=4",
-        env=env,
-    )
-    # Two sessions at once, one a core: most of these tests wait on a subprocess. The
-    # rehearsal's builds and what reads their artifacts stay in one (conftest.py).
-    pytest = (
-        PYTHON,
-        "-m",
-        "pytest",
-        "scripts/tests",
-        "-p",
-        "no:cacheprovider",
-        "--durations=8",
-        "-m",
-    )
-    steps_at_once(
+    # Two lanes at once, one a core: most of what follows waits on a subprocess or runs
+    # on one core. The rehearsal's builds and what reads their artifacts stay in one
+    # pytest session (conftest.py); the package's tests go before the rest, which ends
+    # sooner.
+    pytest = (PYTHON, "-m", "pytest")
+    pipeline = (*pytest, "scripts/tests", "-p", "no:cacheprovider", "--durations=8", "-m")
+    lanes_at_once(
         [
-            ("pytest (pipeline: the rehearsal)", [*pytest, "rehearsal"]),
-            ("pytest (pipeline: the rest)", [*pytest, "not rehearsal"]),
+            [("pytest (pipeline: the rehearsal)", [*pipeline, "rehearsal"])],
+            [
+                ("pytest (package)", [*pytest, "tests"]),
+                (
+                    "pytest (package, 4 threads per test)",
+                    [*pytest, "tests", "-q", "--parallel-threads=4"],
+                ),
+                ("pytest (pipeline: the rest)", [*pipeline, "not rehearsal"]),
+            ],
         ],
         env=env,
     )
 
 
-def steps_at_once(steps: list[tuple[str, list[str | Path]]], env: dict[str, str]) -> None:
-    """Stages run side by side, each one's output kept and printed whole when it ends."""
-    start = time.monotonic()
+Lane = list[tuple[str, list[str | Path]]]
+
+
+def lanes_at_once(lanes: list[Lane], env: dict[str, str]) -> None:
+    """Lanes side by side, the stages of each in order (a lane stops at its first
+    failure); each stage's output kept and printed whole when it ends."""
     logs = ROOT / "target" / "stage-logs"
     logs.mkdir(parents=True, exist_ok=True)
-    running = []
-    for number, (title, cmd) in enumerate(steps):
-        print(f"\n==> {title}: {' '.join(str(c) for c in cmd)}", flush=True)
-        log = (logs / f"{number}.log").open("w+", encoding="utf-8")
-        command = [str(c) for c in cmd]
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        running.append((title, process, log))
-    failed = []
-    for title, process, log in running:
-        code = process.wait()
-        log.seek(0)
-        print(f"\n--- {title} (exit {code}) ---\n{log.read()}", flush=True)
-        log.close()
-        if code != 0:
-            failed.append(f"'{title}' (exit {code})")
+    lock = threading.Lock()
+
+    def run_lane(number: int, lane: Lane) -> str | None:
+        for stage, (title, cmd) in enumerate(lane):
+            command = [str(c) for c in cmd]
+            start = time.monotonic()
+            with (logs / f"{number}-{stage}.log").open("w+", encoding="utf-8") as log:
+                code = subprocess.run(
+                    command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, check=False
+                ).returncode
+                log.seek(0)
+                with lock:
+                    print(f"\n==> {title}: {' '.join(command)}\n{log.read()}", flush=True)
+                    print(f"    {title}: exit {code} in {time.monotonic() - start:.1f}s")
+            if code != 0:
+                return f"'{title}' (exit {code})"
+        return None
+
+    with ThreadPoolExecutor(max_workers=len(lanes)) as pool:
+        failed = [f for f in pool.map(run_lane, range(len(lanes)), lanes) if f]
     if failed:
         sys.exit(f"FAILED at stage {', '.join(failed)}")
-    print(f"    {len(steps)} stages at once: ok in {time.monotonic() - start:.1f}s", flush=True)
 
 
 def rehearse(argv: list[str]) -> None:

@@ -17,8 +17,9 @@
               CPython 3.13-3.15 and trixie's PyPy 3.11, foreign Linux architectures
               under qemu-user (scripts/suite.py --debian-roots); then every CI test
               cell of the manifest is listed as tested here or "not run here: <why>"
-  5. publish  to a real package index started on 127.0.0.1 (pypiserver with upload
-              authentication, no fallback): a half-finished upload, proof that a
+  5. publish  to a real package index on 127.0.0.1 (pypiserver with upload
+              authentication, no fallback; started first, so a --port in use fails
+              before the builds rather than after them): a half-finished upload, proof that a
               second upload of a file is refused, the re-run that completes it, then
               installs from the index (wheel, and sdist alone) that roll dice
               (scripts/publish.py, scripts/local_index.py)
@@ -132,48 +133,48 @@ def install_from_sdist(index: local_index.LocalIndex, version: str, report: Rehe
     report.notes.append("installed from the local index: abi3 wheel and sdist, both rolled dice")
 
 
-def rehearse_local_publish(dist: Path, version: str, port: int | None, report: Rehearsal) -> None:
-    with local_index.serve(port) as index:
-        print(f"    local index {index.url} (uploads need a password, no fallback)")
-        os.environ["TWINE_USERNAME"], os.environ["TWINE_PASSWORD"] = (
-            index.username,
-            index.password,
-        )
-        first = publish.publish(dist, index.upload_url, index.simple_url, limit=2)
-        print(f"    half-finished release: {len(first.uploaded)} files sent, then stopped")
-        again = subprocess.run(
-            [
-                "twine",
-                "upload",
-                "--non-interactive",
-                "--disable-progress-bar",
-                "--repository-url",
-                index.upload_url,
-                str(dist / first.uploaded[0]),
-            ],
-            env=tool_env(),
-            check=False,
-            capture_output=True,
-            text=True,
-        )
-        if again.returncode == 0:
-            raise PipelineError(f"the index accepted {first.uploaded[0]} a second time")
-        print(f"    re-uploading {first.uploaded[0]} directly is refused by the index: good")
-        second = publish.publish(dist, index.upload_url, index.simple_url)
-        print(
-            f"    re-run: uploaded {len(second.uploaded)}, skipped "
-            f"{len(second.already_there)} already there; final set verified"
-        )
-        for name in first.uploaded + second.uploaded:
-            report.published[name] = "local index"
-        # What the release workflow's verify-release job does after publishing, here
-        # against the local index (no attestations: they need GitHub's OIDC identity).
-        verify_release.verify(dist, version, index.simple_url, attempts=1)
-        report.notes.append(
-            "verified the published set: every file downloaded by name matches SHA256SUMS, "
-            "pip install by version rolls dice; PEP 740 attestations not run here (OIDC)"
-        )
-        install_from_sdist(index, version, report)
+def rehearse_local_publish(
+    dist: Path, version: str, index: local_index.LocalIndex, report: Rehearsal
+) -> None:
+    os.environ["TWINE_USERNAME"], os.environ["TWINE_PASSWORD"] = (
+        index.username,
+        index.password,
+    )
+    first = publish.publish(dist, index.upload_url, index.simple_url, limit=2)
+    print(f"    half-finished release: {len(first.uploaded)} files sent, then stopped")
+    again = subprocess.run(
+        [
+            "twine",
+            "upload",
+            "--non-interactive",
+            "--disable-progress-bar",
+            "--repository-url",
+            index.upload_url,
+            str(dist / first.uploaded[0]),
+        ],
+        env=tool_env(),
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    if again.returncode == 0:
+        raise PipelineError(f"the index accepted {first.uploaded[0]} a second time")
+    print(f"    re-uploading {first.uploaded[0]} directly is refused by the index: good")
+    second = publish.publish(dist, index.upload_url, index.simple_url)
+    print(
+        f"    re-run: uploaded {len(second.uploaded)}, skipped "
+        f"{len(second.already_there)} already there; final set verified"
+    )
+    for name in first.uploaded + second.uploaded:
+        report.published[name] = "local index"
+    # What the release workflow's verify-release job does after publishing, here
+    # against the local index (no attestations: they need GitHub's OIDC identity).
+    verify_release.verify(dist, version, index.simple_url, attempts=1)
+    report.notes.append(
+        "verified the published set: every file downloaded by name matches SHA256SUMS, "
+        "pip install by version rolls dice; PEP 740 attestations not run here (OIDC)"
+    )
+    install_from_sdist(index, version, report)
 
 
 def summary(dist: Path, report: Rehearsal, release_only: list[str]) -> str:
@@ -335,6 +336,14 @@ def why_not_here(target: Target, python: str) -> str:
 
 
 def run(args: argparse.Namespace) -> Rehearsal:
+    if args.to != "local":
+        return stages(args, None)
+    with local_index.serve(args.port) as index:
+        print(f"    local index {index.url} (uploads need a password, no fallback)", flush=True)
+        return stages(args, index)
+
+
+def stages(args: argparse.Namespace, index: local_index.LocalIndex | None) -> Rehearsal:
     report = Rehearsal()
     dist: Path = args.out
     # Rehearsal builds start clean, then each call is a CI job's exact command line.
@@ -368,8 +377,8 @@ def run(args: argparse.Namespace) -> Rehearsal:
     report.tested[sdist_name(version)] = "a wheel built from it" if reports[-1].sdist_wheel else "-"
     if failures:
         raise StageFailed("test", "; ".join(failures))
-    if args.to == "local":
-        report.stage("publish", lambda: rehearse_local_publish(dist, version, args.port, report))
+    if index is not None:
+        report.stage("publish", lambda: rehearse_local_publish(dist, version, index, report))
     else:
         urls = publish.INDEXES[args.to]
         done = report.stage("publish", lambda: publish.publish(dist, *urls))

@@ -59,9 +59,11 @@ def test_interrupted_rehearsal_leaves_no_server_behind(tmp_path: Path) -> None:
         assert proc.stdout is not None
         deadline = time.monotonic() + 1200
         port = None
+        # The index starts first; stopped while a build runs, both must go.
         for line in proc.stdout:
             if "local index http://127.0.0.1:" in line:
                 port = int(line.split("127.0.0.1:")[1].split()[0])
+            if port is not None and line.startswith("    $ maturin build"):
                 break
             assert time.monotonic() < deadline
         assert port is not None
