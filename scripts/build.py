@@ -2,6 +2,7 @@
 """Build stage: the sdist, the wheels of the manifest, and a wheel from the sdist.
 
     build.py [--out DIR] [--clean] [--all-platforms | --target ID ... | --sdist-only]
+             [--no-sdist-check]
 
 Host mode builds the linux-x86_64 row (cp310-abi3, cp314t, cp315t) with a portable
 manylinux2014 tag through `maturin --zig`, and the sdist; `--all-platforms` builds
@@ -14,7 +15,8 @@ build machine's interpreter and name the module after the wrong platform (see
 WHEEL_KINDS in pipeline.py for what happens otherwise).
 Windows rows cannot be built here (the MSVC runtime is unreachable) and are reported,
 never faked. Every build is the release profile with `--locked`. The sdist is unpacked
-and built again: a wheel from it proves the sdist is complete.
+and built again: a wheel from it proves the sdist is complete (`--no-sdist-check`
+leaves it out, for the rebuild that compares artifacts only).
 """
 
 from __future__ import annotations
@@ -381,10 +383,16 @@ def wheel_from_sdist(sdist: Path, reference: Path | None, report: BuildReport) -
 
 
 def run(
-    out: Path, targets: list[Target], *, clean: bool = False, sdist: bool = True
+    out: Path,
+    targets: list[Target],
+    *,
+    clean: bool = False,
+    sdist: bool = True,
+    sdist_check: bool = True,
 ) -> BuildReport:
-    """Build the wheels of `targets` into `out`; with `sdist`, also the sdist and a
-    wheel from it (compared with the host's abi3 wheel when that is in `out`)."""
+    """Build the wheels of `targets` into `out`; with `sdist`, also the sdist and (with
+    `sdist_check`) a wheel from it, compared with the host's abi3 wheel when that is in
+    `out`."""
     require_tools("maturin", "cargo", "rustup")
     version = project_version()
     start = time.monotonic()
@@ -397,9 +405,10 @@ def run(
         build_target(target, out, report)
     if sdist:
         made = build_sdist(out, report)
-        abi3 = sorted(out.glob("*-cp310-abi3-manylinux2014_x86_64*.whl"))
-        wheel_from_sdist(made, abi3[0] if abi3 else None, report)
-        print(f"    sdist builds: {report.sdist_wheel}")
+        if sdist_check:
+            abi3 = sorted(out.glob("*-cp310-abi3-manylinux2014_x86_64*.whl"))
+            wheel_from_sdist(made, abi3[0] if abi3 else None, report)
+            print(f"    sdist builds: {report.sdist_wheel}")
     report.seconds = time.monotonic() - start
     return report
 
@@ -431,6 +440,13 @@ def parser() -> argparse.ArgumentParser:
         help="the sdist and a wheel built from it, no manifest wheels",
     )
     parser.add_argument("--clean", action="store_true", help="empty --out first")
+    parser.add_argument(
+        "--no-sdist-check",
+        dest="sdist_check",
+        action="store_false",
+        help="no wheel built from the sdist (the rehearsal's rebuild: that wheel is a "
+        "check the first build made, not an artifact to compare)",
+    )
     return parser
 
 
@@ -439,7 +455,7 @@ def execute(args: argparse.Namespace) -> BuildReport:
     targets = [] if args.sdist_only else select_targets(args.all_platforms, args.targets)
     # A --target build (one CI build job) makes wheels only: the sdist has its own job.
     sdist = args.sdist_only or not args.targets
-    return run(args.out, targets, clean=args.clean, sdist=sdist)
+    return run(args.out, targets, clean=args.clean, sdist=sdist, sdist_check=args.sdist_check)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -454,7 +454,7 @@ def test_a_renamed_flag_is_caught() -> None:
     import build
 
     with pytest.raises(SystemExit):
-        build.parser().parse_args(["--target", "linux-x86_64", "--no-sdist-check"])
+        build.parser().parse_args(["--target", "linux-x86_64", "--no-such-flag"])
 
 
 def test_rehearsal_runs_the_build_jobs_command_lines() -> None:
@@ -464,6 +464,16 @@ def test_rehearsal_runs_the_build_jobs_command_lines() -> None:
     rehearsal = {tuple(call) for call in rehearse.build_calls(True, Path("dist"))}
     # Every row's CI command line, and the sdist job's, is what the rehearsal runs.
     assert rehearsal <= workflow
+    # So is the reproduce job's rebuild (its host row's, and the sdist's).
+    rebuilt = {tuple(call) for call in rehearse.rebuild_calls(True, Path("expr/rebuilt"))}
+    reproduce = {
+        tuple(args)
+        for where, name, args in script_calls()
+        if name == "build" and "reproduce" in where
+    }
+    assert reproduce
+    assert reproduce <= rebuilt
+    assert any("--no-sdist-check" in call for call in reproduce)
     planned = {cell["id"] for cell in plan.plan("tag")["workflows"]["release"]["build"]}
     assert {args[1] for args in workflow if args[0] == "--target"} == planned
     assert planned == {t.id for t in pipeline.load_targets()}
