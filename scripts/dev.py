@@ -161,12 +161,10 @@ def test() -> None:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     step("rustfmt", "cargo", "fmt", "--check")
     step("clippy", "cargo", "clippy", "--all-targets", "--locked", "--", "-D", "warnings")
-    step("cargo test", "cargo", "test", "--locked")
-    # Each engine benchmark once (divan's test mode): they build and run.
-    step(
-        "engine benchmarks (smoke)",
-        *("cargo", "test", "--locked", "-p", "game-with-pyo3-engine", "--bench", "engine"),
-    )
+    # One build for the tests of both crates and each engine benchmark run once (divan's
+    # test mode), then the doc tests, which --all-targets leaves out.
+    step("cargo test (and benchmarks once)", "cargo", "test", "--locked", "--all-targets")
+    step("cargo test (doc)", "cargo", "test", "--locked", "--doc")
     install_wheel()
     step("ruff", BIN / "ruff", "check", ".")
     step("ruff format", BIN / "ruff", "format", "--check", ".")

@@ -35,7 +35,7 @@ from macholib.MachO import MachO  # type: ignore[import-untyped]
 ABI3_MODULE = "game_with_pyo3/_core.abi3.so"
 # Cross builds for the tests: the dev profile without debug info or optimisation, since
 # only the binary's format and names matter here, not its speed.
-FAST_PROFILE = {"CARGO_PROFILE_DEV_DEBUG": "0", "CARGO_PROFILE_DEV_OPT_LEVEL": "0"}
+FAST_PROFILE = {"CARGO_PROFILE_DEV_DEBUG": "0"}
 
 
 @dataclass(frozen=True)

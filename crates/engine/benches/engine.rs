@@ -4,7 +4,7 @@
 //!
 //! ```console
 //! cargo bench -p game-with-pyo3-engine --bench engine          # measure
-//! cargo test -p game-with-pyo3-engine --benches                # run each once (CI)
+//! cargo test --all-targets                                     # run each once (CI)
 //! ```
 
 use std::sync::OnceLock;
