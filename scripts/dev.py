@@ -25,6 +25,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 MINIMUM_PYTHON = (3, 11)
 if sys.version_info < MINIMUM_PYTHON:
@@ -160,77 +161,102 @@ def test() -> None:
     setup()
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     step("rustfmt", "cargo", "fmt", "--check")
-    step("clippy", "cargo", "clippy", "--all-targets", "--locked", "--", "-D", "warnings")
-    # One build for the tests of both crates and each engine benchmark run once (divan's
-    # test mode), then the doc tests, which --all-targets leaves out.
-    step("cargo test (and benchmarks once)", "cargo", "test", "--locked", "--all-targets")
-    step("cargo test (doc)", "cargo", "test", "--locked", "--doc")
-    install_wheel()
-    step("ruff", BIN / "ruff", "check", ".")
-    step("ruff format", BIN / "ruff", "format", "--check", ".")
-    step("mypy (package, tests)", BIN / "mypy")
-    step(
-        "mypy (scripts)",
-        BIN / "mypy",
-        "scripts",
-        env={**os.environ, "MYPYPATH": str(ROOT / "scripts")},
-    )
-    step(
-        "stubtest",
-        PYTHON,
-        "-m",
-        "mypy.stubtest",
-        "game_with_pyo3",
-        "--allowlist",
-        ROOT / ".mypy-stubtest-allowlist",
-    )
-    step("validate-pyproject", BIN / "validate-pyproject", "pyproject.toml")
-    # Two lanes at once, one a core: most of what follows waits on a subprocess or runs
-    # on one core. The rehearsal's builds and what reads their artifacts stay in one
-    # pytest session (conftest.py); the package's tests go before the rest, which ends
-    # sooner.
+    # Two lanes at once, one a core. The first builds and installs the release wheel,
+    # then runs the pipeline tests marked `rehearsal` (the rehearsal's builds and what
+    # reads their artifacts stay in one pytest session: conftest.py), the longest part;
+    # the other runs the rest, its checks of the installed wheel once it is installed.
+    install = Stage("build and install the wheel", [PYTHON, "scripts/dev.py", "install"])
     pytest = (PYTHON, "-m", "pytest")
     pipeline = (*pytest, "scripts/tests", "-p", "no:cacheprovider", "--durations=8", "-m")
     lanes_at_once(
         [
-            [("pytest (pipeline: the rehearsal)", [*pipeline, "rehearsal"])],
+            [install, Stage("pytest (pipeline: the rehearsal)", [*pipeline, "rehearsal"])],
             [
-                ("pytest (package)", [*pytest, "tests"]),
-                (
+                Stage(
+                    "clippy",
+                    ["cargo", "clippy", "--all-targets", "--locked", "--", "-D", "warnings"],
+                ),
+                # One build for both crates' tests and each engine benchmark run once
+                # (divan's test mode); then the doc tests, which --all-targets leaves out.
+                Stage(
+                    "cargo test (and benchmarks once)",
+                    ["cargo", "test", "--locked", "--all-targets"],
+                ),
+                Stage("cargo test (doc)", ["cargo", "test", "--locked", "--doc"]),
+                Stage("ruff", [BIN / "ruff", "check", "."]),
+                Stage("ruff format", [BIN / "ruff", "format", "--check", "."]),
+                Stage("validate-pyproject", [BIN / "validate-pyproject", "pyproject.toml"]),
+                Stage(
+                    "mypy (scripts)", [BIN / "mypy", "scripts"], {"MYPYPATH": str(ROOT / "scripts")}
+                ),
+                Stage("mypy (package, tests)", [BIN / "mypy"], after=install),
+                Stage(
+                    "stubtest",
+                    [
+                        PYTHON,
+                        "-m",
+                        "mypy.stubtest",
+                        "game_with_pyo3",
+                        "--allowlist",
+                        ROOT / ".mypy-stubtest-allowlist",
+                    ],
+                ),
+                Stage("pytest (package)", [*pytest, "tests"]),
+                Stage(
                     "pytest (package, 4 threads per test)",
                     [*pytest, "tests", "-q", "--parallel-threads=4"],
                 ),
-                ("pytest (pipeline: the rest)", [*pipeline, "not rehearsal"]),
+                Stage("pytest (pipeline: the rest)", [*pipeline, "not rehearsal"]),
             ],
         ],
         env=env,
     )
 
 
-Lane = list[tuple[str, list[str | Path]]]
+class Stage(NamedTuple):
+    title: str
+    cmd: list[str | Path]
+    env: dict[str, str] | None = None  # added to the lanes' environment
+    after: Stage | None = None  # a stage of another lane that must pass first
 
 
-def lanes_at_once(lanes: list[Lane], env: dict[str, str]) -> None:
+def lanes_at_once(lanes: list[list[Stage]], env: dict[str, str]) -> None:
     """Lanes side by side, the stages of each in order (a lane stops at its first
     failure); each stage's output kept and printed whole when it ends."""
     logs = ROOT / "target" / "stage-logs"
     logs.mkdir(parents=True, exist_ok=True)
     lock = threading.Lock()
+    ended = {stage.title: threading.Event() for lane in lanes for stage in lane}
+    passed: set[str] = set()
 
-    def run_lane(number: int, lane: Lane) -> str | None:
-        for stage, (title, cmd) in enumerate(lane):
-            command = [str(c) for c in cmd]
+    def run_lane(number: int, lane: list[Stage]) -> str | None:
+        for index, stage in enumerate(lane):
+            if stage.after is not None:
+                ended[stage.after.title].wait()
+                if stage.after.title not in passed:
+                    return f"'{stage.title}' (not run: '{stage.after.title}' failed)"
+            command = [str(c) for c in stage.cmd]
             start = time.monotonic()
-            with (logs / f"{number}-{stage}.log").open("w+", encoding="utf-8") as log:
-                code = subprocess.run(
-                    command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, check=False
-                ).returncode
-                log.seek(0)
-                with lock:
-                    print(f"\n==> {title}: {' '.join(command)}\n{log.read()}", flush=True)
-                    print(f"    {title}: exit {code} in {time.monotonic() - start:.1f}s")
+            try:
+                with (logs / f"{number}-{index}.log").open("w+", encoding="utf-8") as log:
+                    code = subprocess.run(
+                        command,
+                        cwd=ROOT,
+                        env={**env, **(stage.env or {})},
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        check=False,
+                    ).returncode
+                    log.seek(0)
+                    with lock:
+                        print(f"\n==> {stage.title}: {' '.join(command)}\n{log.read()}")
+                        print(f"    {stage.title}: exit {code} in {time.monotonic() - start:.1f}s")
+                if code == 0:
+                    passed.add(stage.title)
+            finally:
+                ended[stage.title].set()
             if code != 0:
-                return f"'{title}' (exit {code})"
+                return f"'{stage.title}' (exit {code})"
         return None
 
     with ThreadPoolExecutor(max_workers=len(lanes)) as pool:
