@@ -34,8 +34,8 @@ import tarfile
 import tempfile
 import time
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -52,6 +52,7 @@ from pipeline import (
     load_targets,
     on_sigterm_interrupt,
     require_tools,
+    run_at_once,
     sdist_name,
     tool_env,
 )
@@ -239,13 +240,8 @@ def build_target(target: Target, out: Path, report: BuildReport) -> None:
     # cibuildwheel sets up the platform (simulator, emulator, Pyodide's toolchain) per
     # call: one at a time there.
     at_once = 1 if mode == "cibuildwheel" else min(len(kinds), os.cpu_count() or 1)
-    with ThreadPoolExecutor(max_workers=at_once) as pool:
-        try:
-            report.built.extend(pool.map(lambda kind: build_kind(*kind), kinds))
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            stop_builds()
-            raise
+    jobs = [partial(build_kind, abi, expected) for abi, expected in kinds]
+    report.built.extend(run_at_once(jobs, at_once, stop_builds))
 
 
 def cibuildwheel_call(
@@ -444,8 +440,8 @@ def parser() -> argparse.ArgumentParser:
         "--no-sdist-check",
         dest="sdist_check",
         action="store_false",
-        help="no wheel built from the sdist (the rehearsal's rebuild: that wheel is a "
-        "check the first build made, not an artifact to compare)",
+        help="no wheel built from the sdist (the rebuild that compares artifacts, CI's "
+        "and the rehearsal's: that wheel is a check the first build made, not an artifact)",
     )
     return parser
 

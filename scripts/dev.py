@@ -16,9 +16,11 @@ every stage runs inside `.venv`. Works as root or as a user with password-less s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -168,7 +170,7 @@ def test() -> None:
     install = Stage("build and install the wheel", [PYTHON, "scripts/dev.py", "install"])
     pytest = (PYTHON, "-m", "pytest")
     pipeline = (*pytest, "scripts/tests", "-p", "no:cacheprovider", "--durations=8", "-m")
-    lanes_at_once(
+    lanes = Lanes(
         [
             [install, Stage("pytest (pipeline: the rehearsal)", [*pipeline, "rehearsal"])],
             [
@@ -211,6 +213,11 @@ def test() -> None:
         ],
         env=env,
     )
+    # SIGTERM (a cancelled CI job) unwinds like Ctrl-C: the lanes' stages are stopped.
+    signal.signal(signal.SIGTERM, lambda signum, _: sys.exit(f"stopped by signal {signum}"))
+    failed = lanes.run()
+    if failed:
+        sys.exit(f"FAILED at stage {', '.join(failed)}")
 
 
 class Stage(NamedTuple):
@@ -220,49 +227,86 @@ class Stage(NamedTuple):
     after: Stage | None = None  # a stage of another lane that must pass first
 
 
-def lanes_at_once(lanes: list[list[Stage]], env: dict[str, str]) -> None:
-    """Lanes side by side, the stages of each in order (a lane stops at its first
-    failure); each stage's output kept and printed whole when it ends."""
-    logs = ROOT / "target" / "stage-logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    lock = threading.Lock()
-    ended = {stage.title: threading.Event() for lane in lanes for stage in lane}
-    passed: set[str] = set()
+class Lanes:
+    """Lanes side by side, the stages of each in order; each stage's output kept and
+    printed whole when it ends. The first failure stops everything (the other lane's
+    running stage with all it started), and so do Ctrl-C and SIGTERM."""
 
-    def run_lane(number: int, lane: list[Stage]) -> str | None:
-        for index, stage in enumerate(lane):
-            if stage.after is not None:
-                ended[stage.after.title].wait()
-                if stage.after.title not in passed:
-                    return f"'{stage.title}' (not run: '{stage.after.title}' failed)"
-            command = [str(c) for c in stage.cmd]
-            start = time.monotonic()
-            try:
-                with (logs / f"{number}-{index}.log").open("w+", encoding="utf-8") as log:
-                    code = subprocess.run(
-                        command,
-                        cwd=ROOT,
-                        env={**env, **(stage.env or {})},
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        check=False,
-                    ).returncode
-                    log.seek(0)
-                    with lock:
-                        print(f"\n==> {stage.title}: {' '.join(command)}\n{log.read()}")
-                        print(f"    {stage.title}: exit {code} in {time.monotonic() - start:.1f}s")
+    def __init__(self, lanes: list[list[Stage]], env: dict[str, str]) -> None:
+        self.lanes, self.env = lanes, env
+        self.logs = ROOT / "target" / "stage-logs"
+        self.lock = threading.Lock()
+        self.ended = {stage.title: threading.Event() for lane in lanes for stage in lane}
+        self.passed: set[str] = set()
+        self.running: dict[int, subprocess.Popen[bytes]] = {}
+        self.stopping = threading.Event()
+
+    def stop_all(self) -> None:
+        with self.lock:
+            self.stopping.set()
+            for process in self.running.values():
+                with contextlib.suppress(ProcessLookupError):
+                    if os.name == "posix":
+                        os.killpg(process.pid, signal.SIGTERM)
+                    else:
+                        process.terminate()
+
+    def run_stage(self, number: int, index: int, stage: Stage) -> int:
+        command = [str(c) for c in stage.cmd]
+        start = time.monotonic()
+        with (self.logs / f"{number}-{index}.log").open("w+b") as log:
+            with self.lock:  # not started at all once everything is stopping
+                if self.stopping.is_set():
+                    return -1
+                process = subprocess.Popen(
+                    command,
+                    cwd=ROOT,
+                    env={**self.env, **(stage.env or {})},
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=os.name == "posix",
+                )
+                self.running[number] = process
+            code = process.wait()
+            log.seek(0)
+            output = log.read().decode("utf-8", errors="replace")
+        with self.lock:
+            print(f"\n==> {stage.title}: {' '.join(command)}\n{output}", flush=True)
+            print(f"    {stage.title}: exit {code} in {time.monotonic() - start:.1f}s", flush=True)
+        return code
+
+    def run_lane(self, number: int) -> str | None:
+        lane = self.lanes[number]
+        try:
+            for index, stage in enumerate(lane):
+                if stage.after is not None:
+                    self.ended[stage.after.title].wait()
+                    if stage.after.title not in self.passed:
+                        return None  # the other lane's failure is the one to report
+                code = self.run_stage(number, index, stage)
                 if code == 0:
-                    passed.add(stage.title)
-            finally:
-                ended[stage.title].set()
-            if code != 0:
-                return f"'{stage.title}' (exit {code})"
-        return None
+                    self.passed.add(stage.title)
+                self.ended[stage.title].set()
+                if self.stopping.is_set():
+                    return None
+                if code != 0:
+                    self.stop_all()
+                    return f"'{stage.title}' (exit {code})"
+            return None
+        finally:  # a lane that stops early releases what waits on its later stages
+            for stage in lane:
+                self.ended[stage.title].set()
 
-    with ThreadPoolExecutor(max_workers=len(lanes)) as pool:
-        failed = [f for f in pool.map(run_lane, range(len(lanes)), lanes) if f]
-    if failed:
-        sys.exit(f"FAILED at stage {', '.join(failed)}")
+    def run(self) -> list[str]:
+        """What failed (empty if nothing did)."""
+        self.logs.mkdir(parents=True, exist_ok=True)
+        with ThreadPoolExecutor(max_workers=len(self.lanes)) as pool:
+            futures = [pool.submit(self.run_lane, number) for number in range(len(self.lanes))]
+            try:
+                return [f for f in (future.result() for future in futures) if f]
+            except BaseException:
+                self.stop_all()
+                raise
 
 
 def rehearse(argv: list[str]) -> None:

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import tomllib
 
@@ -28,6 +31,7 @@ DIST_NAME = "game-with-pyo3"
 FILE_STEM = "game_with_pyo3"
 ARTIFACT_SUFFIXES = (".whl", ".tar.gz")
 ABI3_TAG = "cp310-abi3"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -290,6 +294,24 @@ def on_sigterm_interrupt() -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, interrupt)
+
+
+def run_at_once(jobs: Sequence[Callable[[], T]], at_once: int, stop: Callable[[], None]) -> list[T]:
+    """The jobs' results in order, `at_once` running at a time. Interrupted (or a job
+    failed), the jobs not started are dropped and `stop` is called until every started
+    one has ended: one may be starting its process just then, after a first `stop`."""
+    pool = ThreadPoolExecutor(max_workers=at_once)
+    futures = [pool.submit(job) for job in jobs]
+    try:
+        return [future.result() for future in futures]
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        while not all(future.done() for future in futures):
+            stop()
+            time.sleep(0.1)
+        raise
+    finally:
+        pool.shutdown()
 
 
 def is_artifact(name: str) -> bool:

@@ -7,7 +7,8 @@
   1. build    per manifest row the command its CI build job runs (scripts/build.py
               --target ID), then the sdist job's (--sdist-only: the sdist and a wheel
               from the unpacked sdist); rows this machine cannot build are named
-  2. reproduce  the same command lines again from a copy of the checkout elsewhere, with
+  2. reproduce  the same command lines again (but no second wheel from the sdist: that is a
+              check, not an artifact) from a copy of the checkout elsewhere, with
               another cargo home and target directory: every artifact must be
               identical byte for byte (scripts/repro.py names what differs)
   3. gate     the release gate on the exact expected set (scripts/gate.py)
@@ -39,7 +40,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -64,6 +64,7 @@ from pipeline import (
     load_debian_roots,
     load_targets,
     on_sigterm_interrupt,
+    run_at_once,
     sdist_name,
     target_of,
     tool_env,
@@ -261,15 +262,12 @@ def rebuild_elsewhere(all_platforms: bool, dist: Path, report: Rehearsal) -> Non
         running.append(process)
         return process.wait()
 
-    pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
-    try:
-        codes = list(pool.map(job, calls))
-    finally:  # interrupted: build.py stops its builds on SIGTERM (build.stop_builds)
-        pool.shutdown(wait=False, cancel_futures=True)
+    def stop() -> None:  # build.py stops its builds on SIGTERM (build.stop_builds)
         for process in running:
             process.terminate()
-            process.wait()
-        pool.shutdown()
+
+    jobs = [partial(job, call) for call in calls]
+    codes = run_at_once(jobs, os.cpu_count() or 1, stop)
     failed = [" ".join(c) for c, code in zip(calls, codes, strict=True) if code != 0]
     if failed:
         raise PipelineError("the rebuild failed: " + "; ".join(failed))
@@ -426,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     on_sigterm_interrupt()
     try:
         run(args)
-    except StageFailed as err:
+    except (StageFailed, PipelineError) as err:  # PipelineError: the local index
         print(f"\nrehearsal FAILED — {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

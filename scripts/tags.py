@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 
 from packaging import tags as ptags
 from packaging.utils import parse_wheel_filename
@@ -80,7 +81,8 @@ def interpreter_tags(label: str, platform_tag: str) -> Mapping[str, int]:
         abi = f"cp{nodot}{'t' if free_threaded else ''}"
         found = list(ptags.cpython_tags(version, [abi], platforms))
         found += ptags.compatible_tags(version, f"cp{nodot}", platforms)
-    return {tag: rank for rank, tag in enumerate(dict.fromkeys(str(t) for t in found))}
+    ranks = {tag: rank for rank, tag in enumerate(dict.fromkeys(str(t) for t in found))}
+    return MappingProxyType(ranks)  # cached: read-only for every caller
 
 
 def picks(label: str, platform_tag: str, wheels: Iterable[str]) -> str | None:

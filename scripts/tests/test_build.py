@@ -131,3 +131,33 @@ def test_the_pinned_toolchain_is_installed_before_any_target_query(
         f"{pipeline.ROOT}: toolchain install",
         f"{pipeline.ROOT}: target add aarch64-unknown-linux-gnu",
     ]
+
+
+def test_an_interrupted_build_stops_a_job_that_was_starting(tmp_path: Path) -> None:
+    """SIGTERM while the kinds of a row build at once: a job that starts its process just
+    after the interruption is stopped too, not waited for (here `sleep 30`)."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "interrupt.py"
+    script.write_text(
+        "import os, signal, sys, threading, time\n"
+        f"sys.path.insert(0, {str(pipeline.ROOT / 'scripts')!r})\n"
+        "import build, pipeline\n"
+        "pipeline.on_sigterm_interrupt()\n"
+        "def job():\n"
+        "    time.sleep(0.5)  # its process starts after the interruption\n"
+        "    build._run(['sleep', '30'])\n"
+        "threading.Timer(0.1, lambda: os.kill(os.getpid(), signal.SIGTERM)).start()\n"
+        "start = time.monotonic()\n"
+        "try:\n"
+        "    pipeline.run_at_once([job, job], 2, build.stop_builds)\n"
+        "except KeyboardInterrupt:\n"
+        "    print(f'stopped after {time.monotonic() - start:.1f}s')\n",
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
+    )
+    (line,) = [x for x in result.stdout.splitlines() if x.startswith("stopped after")]
+    assert float(line.split()[-1].rstrip("s")) < 10, result.stdout + result.stderr

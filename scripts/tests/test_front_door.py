@@ -119,3 +119,28 @@ def test_docs_links_resolve() -> None:
             path, _, anchor = link.partition("#")
             target = (doc.parent / path).resolve() if path else doc
             _check(target, anchor, f"{doc.relative_to(ROOT)}: {link}")
+
+
+def test_dev_test_lanes_stop_at_the_first_failure(tmp_path: Path) -> None:
+    """`dev.py test`'s two lanes: a failure in one stops the other's running stage with
+    what it started, and a stage waiting on a failed one never runs."""
+    import os
+    import time
+
+    import dev
+
+    started = tmp_path / "started"
+    failing = dev.Stage("fails", ["sh", "-c", "sleep 0.5; exit 3"])
+    long = dev.Stage("long", ["sh", "-c", f"sleep 60 & echo $! > {started}; wait"])
+    waiting = dev.Stage("after", ["touch", str(tmp_path / "ran")], after=failing)
+    begin = time.monotonic()
+    failed = dev.Lanes([[failing], [long, waiting]], dict(os.environ)).run()
+    assert failed == ["'fails' (exit 3)"]
+    assert time.monotonic() - begin < 30
+    assert not (tmp_path / "ran").exists()
+    child = int(started.read_text())
+    time.sleep(0.2)
+    assert (
+        not Path(f"/proc/{child}").exists()
+        or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2]
+    )

@@ -77,6 +77,34 @@ def test_interrupted_rehearsal_leaves_no_server_behind(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("gwp-*"))
 
 
+def test_a_taken_port_fails_before_the_builds_in_one_line(tmp_path: Path) -> None:
+    """The local index starts first: a --port in use is refused at once, as a failure of
+    the rehearsal (no traceback), before anything is built."""
+    import socket
+
+    dist = str(tmp_path / "dist")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, str(SCRIPTS / "rehearse.py"), "--port", str(port), "--out", dist],
+            cwd=ROOT,
+            env={
+                **os.environ,
+                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+            },
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert f"rehearsal FAILED — port {port}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "==> build" not in result.stdout
+
+
 @pytest.mark.slow
 def test_foreign_architecture_wheel_runs_under_qemu(
     rehearsal: tuple[Path, str], tmp_path: Path
