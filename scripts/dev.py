@@ -212,8 +212,6 @@ def test() -> None:
             ],
         ],
         env=env,
-        # The first lane is the longer: where both want a core, it gets it first.
-        niceness=(0, 10),
     )
     # SIGTERM (a cancelled CI job) unwinds like Ctrl-C: the lanes' stages are stopped.
     signal.signal(signal.SIGTERM, lambda signum, _: sys.exit(f"stopped by signal {signum}"))
@@ -234,10 +232,8 @@ class Lanes:
     printed whole when it ends. The first failure stops everything (the other lane's
     running stage with all it started), and so do Ctrl-C and SIGTERM."""
 
-    def __init__(
-        self, lanes: list[list[Stage]], env: dict[str, str], niceness: tuple[int, ...] = ()
-    ) -> None:
-        self.lanes, self.env, self.niceness = lanes, env, niceness
+    def __init__(self, lanes: list[list[Stage]], env: dict[str, str]) -> None:
+        self.lanes, self.env = lanes, env
         self.logs = ROOT / "target" / "stage-logs"
         self.lock = threading.Lock()
         self.ended = {stage.title: threading.Event() for lane in lanes for stage in lane}
@@ -257,9 +253,6 @@ class Lanes:
 
     def run_stage(self, number: int, index: int, stage: Stage) -> int:
         command = [str(c) for c in stage.cmd]
-        nice = self.niceness[number] if number < len(self.niceness) else 0
-        if nice and shutil.which("nice"):
-            command = ["nice", "-n", str(nice), *command]
         start = time.monotonic()
         with (self.logs / f"{number}-{index}.log").open("w+b") as log:
             with self.lock:  # not started at all once everything is stopping
