@@ -34,6 +34,7 @@ import tarfile
 import tempfile
 import time
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -145,9 +146,26 @@ def ensure_rust_target(rust_target: str) -> None:
     """The toolchain rust-toolchain.toml pins, with the target's standard library. rustup
     no longer installs that toolchain on demand for `rustup target`, so it is installed
     first: in the repository, where `rustup toolchain install` reads the file (a no-op
-    once it is there); `rustup target add` is one too for a target already added."""
-    _run(["rustup", "toolchain", "install"])
-    _run(["rustup", "target", "add", rust_target])
+    once it is there); `rustup target add` is one too for a target already added.
+    One process at a time: rustup does not lock its toolchain directory, and builds run
+    at once (the rehearsal's rebuild jobs, dev.py test's two lanes)."""
+    with _rustup_lock():
+        _run(["rustup", "toolchain", "install"])
+        _run(["rustup", "target", "add", rust_target])
+
+
+@contextlib.contextmanager
+def _rustup_lock() -> Iterator[None]:
+    if os.name != "posix":  # a Windows build job runs one build at a time
+        yield
+        return
+    import fcntl
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "game-with-pyo3"
+    cache.mkdir(parents=True, exist_ok=True)
+    with (cache / "rustup.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def compatibility_args(target: Target) -> list[str]:

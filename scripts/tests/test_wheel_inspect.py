@@ -62,25 +62,11 @@ class RealWheels:
 
 
 def _maturin(out: Path, rust: str, args: list[str], env: dict[str, str]) -> Path:
-    # in the repository, so rustup answers for the toolchain rust-toolchain.toml pins
-    installed = subprocess.run(
-        ["rustup", "target", "list", "--installed"],
-        cwd=pipeline.ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
     needed = (
         ["x86_64-apple-darwin", "aarch64-apple-darwin"] if rust.startswith("universal2") else [rust]
     )
-    missing = [t for t in needed if t not in installed]
-    if missing:
-        subprocess.run(
-            ["rustup", "target", "add", *missing],
-            cwd=pipeline.ROOT,
-            check=True,
-            capture_output=True,
-        )
+    for rust_target in needed:
+        build.ensure_rust_target(rust_target)
     before = set(out.glob("*.whl"))
     cmd = ["maturin", "build", "--profile", "dev", "--locked", "--out", str(out), "--target", rust]
     result = subprocess.run(
