@@ -110,13 +110,15 @@ def _run(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) ->
 
 def stop_builds() -> None:
     """Stop every running build with what it started (interrupted: Ctrl-C, SIGTERM)."""
-    for process in list(_RUNNING):
+    running = list(_RUNNING)
+    for process in running:
         if os.name == "posix":
-            with contextlib.suppress(ProcessLookupError):
+            # EPERM: macOS's answer for a group whose processes ended but are not reaped
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, signal.SIGTERM)
         else:
             process.terminate()
-    for process in list(_RUNNING):
+    for process in running:
         process.wait()
 
 
@@ -161,10 +163,15 @@ def _rustup_lock() -> Iterator[None]:
         return
     import fcntl
 
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "game-with-pyo3"
-    cache.mkdir(parents=True, exist_ok=True)
-    with (cache / "rustup.lock").open("w") as lock:
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "game-with-pyo3"
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        lock = (cache / "rustup.lock").open("w")
         fcntl.flock(lock, fcntl.LOCK_EX)
+    except OSError:  # no writable cache (a container's HOME): unlocked, as before
+        yield
+        return
+    with lock:
         yield
 
 

@@ -232,9 +232,13 @@ class Lanes:
     printed whole when it ends. The first failure stops everything (the other lane's
     running stage with all it started), and so do Ctrl-C and SIGTERM."""
 
-    def __init__(self, lanes: list[list[Stage]], env: dict[str, str]) -> None:
-        self.lanes, self.env = lanes, env
-        self.logs = ROOT / "target" / "stage-logs"
+    def __init__(
+        self,
+        lanes: list[list[Stage]],
+        env: dict[str, str],
+        logs: Path = ROOT / "target" / "stage-logs",
+    ) -> None:
+        self.lanes, self.env, self.logs = lanes, env, logs
         self.lock = threading.Lock()
         self.ended = {stage.title: threading.Event() for lane in lanes for stage in lane}
         self.passed: set[str] = set()
@@ -245,7 +249,7 @@ class Lanes:
         with self.lock:
             self.stopping.set()
             for process in self.running.values():
-                with contextlib.suppress(ProcessLookupError):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
                     if os.name == "posix":
                         os.killpg(process.pid, signal.SIGTERM)
                     else:
@@ -283,7 +287,11 @@ class Lanes:
                     self.ended[stage.after.title].wait()
                     if stage.after.title not in self.passed:
                         return None  # the other lane's failure is the one to report
-                code = self.run_stage(number, index, stage)
+                try:
+                    code = self.run_stage(number, index, stage)
+                except BaseException:  # a tool missing, say: the other lane stops too
+                    self.stop_all()
+                    raise
                 if code == 0:
                     self.passed.add(stage.title)
                 self.ended[stage.title].set()

@@ -8,7 +8,7 @@ import hashlib
 import re
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -291,6 +291,10 @@ def on_sigterm_interrupt() -> None:
     import signal
 
     def interrupt(signum: int, _frame: object) -> None:
+        # Once: a second SIGTERM (a parent and a process group both stopping us) must
+        # not cut the cleanup the first one started short. A handler, not SIG_IGN, which
+        # the builds started during the cleanup would inherit, and not stop on.
+        signal.signal(signal.SIGTERM, lambda _signum, _frame: None)
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, interrupt)
@@ -303,6 +307,10 @@ def run_at_once(jobs: Sequence[Callable[[], T]], at_once: int, stop: Callable[[]
     pool = ThreadPoolExecutor(max_workers=at_once)
     futures = [pool.submit(job) for job in jobs]
     try:
+        wait(futures, return_when=FIRST_EXCEPTION)  # a failure stops the others at once
+        for future in futures:
+            if future.done() and future.exception() is not None:
+                future.result()
         return [future.result() for future in futures]
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)

@@ -262,9 +262,13 @@ def rebuild_elsewhere(all_platforms: bool, dist: Path, report: Rehearsal) -> Non
         running.append(process)
         return process.wait()
 
-    def stop() -> None:  # build.py stops its builds on SIGTERM (build.stop_builds)
+    signalled: set[int] = set()
+
+    def stop() -> None:  # build.py stops its builds on SIGTERM (build.stop_builds), once
         for process in running:
-            process.terminate()
+            if process.pid not in signalled:
+                signalled.add(process.pid)
+                process.terminate()
 
     jobs = [partial(job, call) for call in calls]
     codes = run_at_once(jobs, os.cpu_count() or 1, stop)

@@ -130,11 +130,15 @@ def test_dev_test_lanes_stop_at_the_first_failure(tmp_path: Path) -> None:
     import dev
 
     started = tmp_path / "started"
-    failing = dev.Stage("fails", ["sh", "-c", "sleep 0.5; exit 3"])
+    # It fails once the other lane's stage has started its child.
+    failing = dev.Stage(
+        "fails", ["sh", "-c", f"until [ -s {started} ]; do sleep 0.05; done; exit 3"]
+    )
     long = dev.Stage("long", ["sh", "-c", f"sleep 60 & echo $! > {started}; wait"])
     waiting = dev.Stage("after", ["touch", str(tmp_path / "ran")], after=failing)
     begin = time.monotonic()
-    failed = dev.Lanes([[failing], [long, waiting]], dict(os.environ)).run()
+    lanes = dev.Lanes([[failing], [long, waiting]], dict(os.environ), logs=tmp_path / "logs")
+    failed = lanes.run()
     assert failed == ["'fails' (exit 3)"]
     assert time.monotonic() - begin < 30
     assert not (tmp_path / "ran").exists()
