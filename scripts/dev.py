@@ -203,7 +203,9 @@ def test() -> None:
                         ROOT / ".mypy-stubtest-allowlist",
                     ],
                 ),
-                Stage("pytest (package)", [*pytest, "tests"]),
+                # Once, in threads: the rehearsal runs the suite plainly on this
+                # interpreter against the same wheel (in a fresh venv, without NumPy,
+                # whose one test runs here).
                 Stage(
                     "pytest (package, 4 threads per test)",
                     [*pytest, "tests", "-q", "--parallel-threads=4"],
