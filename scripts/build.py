@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import repro
 import sbom
 from pipeline import (
+    CACHE,
     ROOT,
     WHEEL_KINDS,
     PipelineError,
@@ -77,17 +78,10 @@ _RUNNING: set[subprocess.Popen[str]] = set()
 
 def _run(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> None:
     print("    $", " ".join(cmd), flush=True)
-    env = env or tool_env()
-    if "CARGO_TARGET_DIR" in env:
-        # cargo-zigbuild writes its linker wrappers anew for each build, into one
-        # directory per user unless told (rust-cross/cargo-zigbuild#318): each target
-        # directory gets its own, as builds run at once (build_target).
-        zig_wrappers = str(Path(env["CARGO_TARGET_DIR"]) / "cargo-zigbuild")
-        env = {**env, "CARGO_ZIGBUILD_CACHE_DIR": zig_wrappers}
     process = subprocess.Popen(
         cmd,
         cwd=cwd,
-        env=env,
+        env=own_zig_wrappers(env or tool_env()),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         # maturin prints emoji; Windows' default code page cannot decode them.
@@ -106,6 +100,16 @@ def _run(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) ->
     if process.returncode != 0:
         sys.stdout.write(output[-4000:])
         raise PipelineError(f"command failed (exit {process.returncode}): {' '.join(cmd)}")
+
+
+def own_zig_wrappers(env: dict[str, str]) -> dict[str, str]:
+    """`env` with cargo-zigbuild's linker wrappers in the build's target directory.
+    It writes them anew for each build, into one directory per user unless told
+    (rust-cross/cargo-zigbuild#318), so a build running beside another could run a
+    wrapper half written. (zig's own cache stays shared: zig locks it, and filling one
+    takes minutes.)"""
+    target_dir = Path(env.get("CARGO_TARGET_DIR") or ROOT / "target")
+    return {**env, "CARGO_ZIGBUILD_CACHE_DIR": str(target_dir / "cargo-zigbuild")}
 
 
 def stop_builds() -> None:
@@ -163,15 +167,15 @@ def _rustup_lock() -> Iterator[None]:
         return
     import fcntl
 
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "game-with-pyo3"
     try:
-        cache.mkdir(parents=True, exist_ok=True)
-        lock = (cache / "rustup.lock").open("w")
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        CACHE.mkdir(parents=True, exist_ok=True)
+        lock = (CACHE / "rustup.lock").open("w")
     except OSError:  # no writable cache (a container's HOME): unlocked, as before
         yield
         return
     with lock:
+        with contextlib.suppress(OSError):  # a filesystem without locks: unlocked too
+            fcntl.flock(lock, fcntl.LOCK_EX)
         yield
 
 

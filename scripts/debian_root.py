@@ -40,9 +40,8 @@ from typing import NamedTuple
 import interpreters
 import tags
 import testdeps
-from pipeline import ROOT, PipelineError, Target, load_debian_roots, tool_env
+from pipeline import CACHE, ROOT, PipelineError, Target, load_debian_roots, tool_env
 
-CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "game-with-pyo3" / "debian"
 MIRROR = "http://deb.debian.org/debian"
 
 
@@ -57,7 +56,7 @@ class Root:
 
     @property
     def path(self) -> Path:
-        return CACHE / f"{self.suite}-{self.arch}"
+        return CACHE / "debian" / f"{self.suite}-{self.arch}"
 
     @property
     def emulator(self) -> list[str]:

@@ -5,6 +5,7 @@ rehearsal and the tests can never disagree."""
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -26,6 +27,8 @@ except ModuleNotFoundError as missing:  # a script run outside the project's ven
     ) from None
 
 ROOT = Path(__file__).resolve().parent.parent
+# What the project keeps between runs outside the checkout (XDG: unset or empty, ~/.cache).
+CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "game-with-pyo3"
 MANIFEST = Path(__file__).resolve().parent / "manifest.toml"
 DIST_NAME = "game-with-pyo3"
 FILE_STEM = "game_with_pyo3"
@@ -307,10 +310,9 @@ def run_at_once(jobs: Sequence[Callable[[], T]], at_once: int, stop: Callable[[]
     pool = ThreadPoolExecutor(max_workers=at_once)
     futures = [pool.submit(job) for job in jobs]
     try:
-        wait(futures, return_when=FIRST_EXCEPTION)  # a failure stops the others at once
-        for future in futures:
-            if future.done() and future.exception() is not None:
-                future.result()
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        for future in done:  # a failure stops the others at once, not in turn
+            future.result()
         return [future.result() for future in futures]
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)

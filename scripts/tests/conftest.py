@@ -34,15 +34,6 @@ UNOPTIMIZED_RELEASE = {
 }
 
 
-def zig_caches_of_its_own(name: str) -> dict[str, str]:
-    """For a test's own `maturin build --zig` (scripts/build.py gives each wheel kind
-    its own): cargo-zigbuild writes its linker wrappers anew for every build into one
-    directory per user, so a build in the other session could run a wrapper half
-    written (rust-cross/cargo-zigbuild#318). Under target/, so they are written once.
-    (zig's own cache stays shared: zig locks it, and filling one takes minutes.)"""
-    return {"CARGO_ZIGBUILD_CACHE_DIR": str(ROOT / "target" / f"zig-{name}")}
-
-
 @pytest.fixture(scope="session")
 def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """One real host-mode rehearsal per test session: (dist dir, its output)."""

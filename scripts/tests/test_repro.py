@@ -15,11 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import build
 import pipeline
 import pytest
 import repro
 import sbom
-from conftest import ROOT, UNOPTIMIZED_RELEASE, zig_caches_of_its_own
+from conftest import ROOT, UNOPTIMIZED_RELEASE
 
 WHEEL = "game_with_pyo3-1.0.0-cp310-abi3-manylinux2014_x86_64.manylinux_2_17_x86_64.whl"
 SDIST = "game_with_pyo3-1.0.0.tar.gz"
@@ -297,12 +298,13 @@ def _build(place: Path, checkout: str, cargo_home: str, commit: str) -> Build:
     home = _cargo_home(place / cargo_home, root)
     epoch = repro.source_date_epoch(root)
     env = repro.reproducible_env(
-        pipeline.tool_env(
-            {
-                "CARGO_TARGET_DIR": str(place / "target"),
-                **zig_caches_of_its_own(place.name),
-                **UNOPTIMIZED_RELEASE,  # paths and times are under test here
-            }
+        build.own_zig_wrappers(  # the two places build at once
+            pipeline.tool_env(
+                {
+                    "CARGO_TARGET_DIR": str(place / "target"),
+                    **UNOPTIMIZED_RELEASE,  # paths and times are under test here
+                }
+            )
         ),
         root=root,
         cargo_home=home,
@@ -444,8 +446,8 @@ def test_every_zip_entry_is_dated_source_date_epoch(builds: Builds) -> None:
 def test_no_build_path_reaches_the_native_module(builds: Builds) -> None:
     with zipfile.ZipFile(_wheel(builds.one.dist)) as archive:
         module = archive.read("game_with_pyo3/_core.abi3.so")
-    for build in (builds.one, builds.two):
-        for path in (build.root, build.cargo_home, build.root.parent):
+    for place in (builds.one, builds.two):
+        for path in (place.root, place.cargo_home, place.root.parent):
             assert str(path).encode() not in module
     assert b"/cargo/registry/src/" in module  # panic locations of crates, remapped
 

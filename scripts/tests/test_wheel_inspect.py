@@ -23,7 +23,6 @@ import build
 import pipeline
 import pytest
 import wheel_inspect
-from conftest import zig_caches_of_its_own
 from macholib.mach_o import (  # type: ignore[import-untyped]
     CPU_TYPE_NAMES,
     FAT_MAGIC,
@@ -72,7 +71,7 @@ def _maturin(out: Path, rust: str, args: list[str], env: dict[str, str]) -> Path
     result = subprocess.run(
         [*cmd, *args],
         cwd=pipeline.ROOT,
-        env=pipeline.tool_env({**FAST_PROFILE, **zig_caches_of_its_own("wheel-inspect"), **env}),
+        env=build.own_zig_wrappers(pipeline.tool_env({**FAST_PROFILE, **env})),
         capture_output=True,
         text=True,
         check=False,
