@@ -41,6 +41,8 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 TEST_WHEELS = ROOT / "target" / "test-wheels"
+# Where `install` builds this machine's whole manifest row, as its CI build job does.
+HOST_ROW_BUILT = sys.platform == "linux" and platform.machine().lower() in ("x86_64", "amd64")
 
 
 def step(title: str, *cmd: str | Path, env: dict[str, str] | None = None) -> None:
@@ -129,7 +131,7 @@ def install_wheel() -> Path:
     its CI build job and the rehearsal make it (scripts/build.py), which then find it
     compiled; elsewhere maturin's release build."""
     shutil.rmtree(TEST_WHEELS, ignore_errors=True)
-    if sys.platform == "linux" and platform.machine().lower() in ("x86_64", "amd64"):
+    if HOST_ROW_BUILT:
         host = subprocess.run(
             [
                 PYTHON,
@@ -162,6 +164,8 @@ def install_wheel() -> Path:
 def test() -> None:
     setup()
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    if HOST_ROW_BUILT:  # the pipeline tests read the host row's wheels from there
+        env["GWP_HOST_WHEELS"] = str(TEST_WHEELS)
     step("rustfmt", "cargo", "fmt", "--check")
     # Two lanes at once, one a core. The first builds and installs the release wheel,
     # then runs the pipeline tests marked `rehearsal` (the rehearsal's builds and what

@@ -55,6 +55,22 @@ def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return dist, output
 
 
+@pytest.fixture(scope="session")
+def host_wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This machine's row of release wheels, every kind, made by the command of its CI
+    build job (`build.py --target ID`), which the rehearsal runs too: `dev.py test`
+    hands over the ones `dev.py install` just made that way (GWP_HOST_WHEELS)."""
+    if given := os.environ.get("GWP_HOST_WHEELS"):
+        return Path(given)
+    import pipeline
+
+    out = tmp_path_factory.mktemp("host-wheels")
+    host = pipeline.host_target(pipeline.load_targets())
+    build = [sys.executable, str(SCRIPTS / "build.py"), "--target", host.id, "--out", str(out)]
+    subprocess.run(build, cwd=ROOT, check=True, capture_output=True, timeout=1800)
+    return out
+
+
 def copy_checkout(dest: Path) -> Path:
     """This checkout's files copied to `dest` (scripts/repro.py), as a repository of its
     own: a tree to change the way a contributor or a bot would, and run the suite on

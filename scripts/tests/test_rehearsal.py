@@ -24,6 +24,10 @@ def test_end_to_end_summary(rehearsal: tuple[Path, str]) -> None:
         "publish",
     ):
         assert f"=== {stage}: " in output
+    # Every artifact rebuilt from a copy of the checkout elsewhere (a deeper directory,
+    # another cargo home and target directory) is the same, byte for byte.
+    count = len([p for p in dist.iterdir() if p.name.endswith((".whl", ".tar.gz"))])
+    assert f"reproducible: {count}/{count} artifacts identical" in output
     assert "half-finished release: 2 files sent" in output
     assert "directly is refused by the index" in output
     assert "installed from the sdist alone" in output
@@ -134,29 +138,29 @@ def test_foreign_architecture_wheel_runs_under_qemu(
 
 
 @pytest.mark.slow
-def test_abi3t_wheel_passes_on_debian_cpython_3_15(rehearsal: tuple[Path, str]) -> None:
+def test_abi3t_wheel_passes_on_debian_cpython_3_15(host_wheels: Path, tmp_path: Path) -> None:
     """The cp315-abi3.abi3t wheel in a fresh venv of Debian sid's CPython 3.15 (a GIL
     build; the free-threaded side runs in CI), the full suite."""
     import pipeline
     import suite
 
     host = pipeline.host_target(pipeline.load_targets())
-    wheel = next(rehearsal[0].glob("*-cp315-abi3.abi3t-manylinux*_x86_64.whl"))
-    results = suite.run_in_debian_roots(wheel, host, rehearsal[0])
+    wheel = next(host_wheels.glob("*-cp315-abi3.abi3t-manylinux*_x86_64.whl"))
+    results = suite.run_in_debian_roots(wheel, host, tmp_path)
     assert [(r.label, r.ok) for r in results] == [("3.15 (Debian sid, venv)", True)]
 
 
 @pytest.mark.slow
-def test_pp73_wheel_passes_on_debian_trixie_pypy(rehearsal: tuple[Path, str]) -> None:
+def test_pp73_wheel_passes_on_debian_trixie_pypy(host_wheels: Path, tmp_path: Path) -> None:
     """The pp311-pypy311_pp73 wheel in a fresh venv of Debian trixie's pypy3 (PyPy
     7.3.19, checked in the root to be ABI pp73), the full suite."""
     import pipeline
     import suite
 
     host = pipeline.host_target(pipeline.load_targets())
-    wheel = next(rehearsal[0].glob("*-pp311-pypy311_pp73-manylinux*_x86_64.whl"))
-    results = suite.run_in_debian_roots(wheel, host, rehearsal[0])
-    log = rehearsal[0] / f"{wheel.stem}-debian-trixie-amd64-pypy3.11.log"
+    wheel = next(host_wheels.glob("*-pp311-pypy311_pp73-manylinux*_x86_64.whl"))
+    results = suite.run_in_debian_roots(wheel, host, tmp_path)
+    log = tmp_path / f"{wheel.stem}-debian-trixie-amd64-pypy3.11.log"
     assert [(r.label, r.ok) for r in results] == [("pypy3.11 (Debian trixie, venv)", True)], (
         log.read_text()[-5000:]
     )
@@ -186,7 +190,7 @@ def test_pip_install_from_the_sdist_is_tested_like_a_wheel(
 
 @pytest.mark.slow
 def test_a_cell_without_hypothesis_runs_everything_else(
-    rehearsal: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    host_wheels: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Where hypothesis has no wheel (free-threaded 3.14 on armv7l, say) the cell leaves
     it out: the property tests skip with their reason, counted, and the rest passes."""
@@ -210,7 +214,7 @@ def test_a_cell_without_hypothesis_runs_everything_else(
     monkeypatch.setattr(testdeps, "requirements", without_hypothesis)
     dist = tmp_path / "dist"
     dist.mkdir()
-    wheel = shutil.copy2(next(rehearsal[0].glob("*-cp310-abi3-manylinux*_x86_64.whl")), dist)
+    wheel = shutil.copy2(next(host_wheels.glob("*-cp310-abi3-manylinux*_x86_64.whl")), dist)
     interp = interpreters.probe(sys.executable)
     assert interp is not None
     outcome = suite.WheelOutcome(Path(wheel).name)

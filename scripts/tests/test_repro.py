@@ -11,16 +11,13 @@ import sys
 import tarfile
 import time
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import build
 import pipeline
 import pytest
 import repro
-import sbom
-from conftest import ROOT, UNOPTIMIZED_RELEASE
+from conftest import ROOT
 
 WHEEL = "game_with_pyo3-1.0.0-cp310-abi3-manylinux2014_x86_64.manylinux_2_17_x86_64.whl"
 SDIST = "game_with_pyo3-1.0.0.tar.gz"
@@ -255,141 +252,15 @@ def test_rustflags_from_cargo_config_are_refused_not_dropped(tmp_path: Path) -> 
         )
 
 
-# --- Real builds ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Build:
-    root: Path
-    cargo_home: Path
-    raw: Path  # maturin's artifacts as built
-    dist: Path  # the same after sbom.normalize_wheel
-    seconds: float
-
-
-@dataclass(frozen=True)
-class Builds:
-    one: Build
-    two: Build
-    epoch: int
-
-
-def _cargo_home(path: Path, root: Path) -> Path:
-    """A cargo home of its own, filled from the user's download cache (else crates.io)."""
-    cache = Path(os.environ.get("CARGO_HOME") or Path.home() / ".cargo") / "registry"
-    for part in ("index", "cache"):
-        if (cache / part).is_dir():
-            shutil.copytree(cache / part, path / "registry" / part)
-    env = {**pipeline.tool_env(), "CARGO_HOME": str(path)}
-    fetch = ["cargo", "fetch", "--locked", "--target", RUST_TARGET]
-    offline = subprocess.run(
-        [*fetch, "--offline"], cwd=root, env=env, capture_output=True, check=False
-    )
-    if offline.returncode != 0:
-        subprocess.run(fetch, cwd=root, env=env, check=True, capture_output=True)
-    return path
-
-
-def _build(place: Path, checkout: str, cargo_home: str, commit: str) -> Build:
-    root = place / checkout
-    root.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["git", "clone", "-q", "--no-checkout", str(ROOT), str(root)], check=True)
-    subprocess.run(["git", "-C", str(root), "checkout", "-q", commit], check=True)
-    home = _cargo_home(place / cargo_home, root)
-    epoch = repro.source_date_epoch(root)
-    env = repro.reproducible_env(
-        build.own_zig_wrappers(  # the two places build at once
-            pipeline.tool_env(
-                {
-                    "CARGO_TARGET_DIR": str(place / "target"),
-                    **UNOPTIMIZED_RELEASE,  # paths and times are under test here
-                }
-            )
-        ),
-        root=root,
-        cargo_home=home,
-        epoch=epoch,
-    )
-    raw = place / "raw"
-    start = time.monotonic()
-    for command in (
-        [
-            "maturin",
-            "build",
-            "--release",
-            "--locked",
-            "--zig",
-            "--compatibility",
-            "manylinux2014",
-            "--target",
-            RUST_TARGET,
-            "--out",
-            str(raw),
-        ],
-        ["maturin", "sdist", "--out", str(raw)],
-    ):
-        result = subprocess.run(
-            command, cwd=root, env=env, capture_output=True, text=True, check=False
-        )
-        assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    seconds = time.monotonic() - start
-    dist = place / "dist"
-    shutil.copytree(raw, dist)
-    for wheel in dist.glob("*.whl"):
-        assert sbom.normalize_wheel(wheel, source_root=root, cargo_home=home)
-    return Build(root, home, raw, dist, seconds)
-
-
-_BUILDS: dict[Path, Builds] = {}
-
-
-def built_twice(factory: pytest.TempPathFactory) -> Builds:
-    """Two clones in two directories of different depth, two cargo homes, two target
-    dirs: the release build each. Once per session: test_sbom.py reuses the two builds
-    (a fixture imported there would be a second fixture and build again)."""
-    session = factory.getbasetemp()
-    if session not in _BUILDS:
-        pipeline.require_tools("maturin", "cargo", "git")
-        # One commit for both, even if the repository moves on between the two clones.
-        head = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "HEAD"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-        # At once: each place has its own directories (zig's included).
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            first = pool.submit(_build, factory.mktemp("repro-one"), "checkout", "cargo-home", head)
-            second = pool.submit(
-                _build,
-                factory.mktemp("repro-two"),
-                "deeper/other-checkout",
-                "x/other-cargo-home",
-                head,
-            )
-            one, two = first.result(), second.result()
-        _BUILDS[session] = Builds(one, two, repro.source_date_epoch(one.root))
-    return _BUILDS[session]
+# --- The release's own wheel -----------------------------------------------------------
+# Two places building the same bytes is the rehearsal's reproduce stage (a rebuild of every
+# artifact from a copy of the checkout elsewhere, another cargo home and target directory:
+# test_rehearsal.py). Here: what one release wheel must hold for that to be true.
 
 
 @pytest.fixture(scope="session")
-def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
-    return built_twice(tmp_path_factory)
-
-
-def _wheel(directory: Path) -> Path:
-    (wheel,) = directory.glob("*.whl")
-    return wheel
-
-
-@pytest.mark.slow
-def test_two_places_build_the_same_wheel_and_sdist(builds: Builds) -> None:
-    print(f"builds took {builds.one.seconds:.0f}s and {builds.two.seconds:.0f}s")
-    assert sorted(p.name for p in builds.one.dist.iterdir()) == sorted(
-        p.name for p in builds.two.dist.iterdir()
-    )
-    assert len(list(builds.one.dist.iterdir())) == 2
-    assert repro.compare(builds.one.dist, builds.two.dist) == []
+def abi3_wheel(host_wheels: Path) -> Path:
+    return next(host_wheels.glob("*-cp310-abi3-manylinux*_x86_64.whl"))
 
 
 def _members(wheel: Path) -> dict[str, bytes]:
@@ -398,21 +269,13 @@ def _members(wheel: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.slow
-def test_without_normalizing_only_the_sbom_differs(builds: Builds) -> None:
-    """The native module is already equal (path remapping); the SBOM names the checkout."""
-    one, two = _members(_wheel(builds.one.raw)), _members(_wheel(builds.two.raw))
-    assert [name for name, data in one.items() if two.get(name) != data] == [
-        "game_with_pyo3-0.1.0.dist-info/sboms/game-with-pyo3.cyclonedx.json",
-        "game_with_pyo3-0.1.0.dist-info/RECORD",
-    ]
-
-
-@pytest.mark.slow
 @needs_diffoscope
-def test_a_tampered_native_module_is_named(builds: Builds, tmp_path: Path) -> None:
-    tampered = tmp_path / "tampered"
-    shutil.copytree(builds.two.dist, tampered)
-    wheel = _wheel(tampered)
+def test_a_tampered_native_module_is_named(abi3_wheel: Path, tmp_path: Path) -> None:
+    one, tampered = tmp_path / "one", tmp_path / "tampered"
+    for place in (one, tampered):
+        place.mkdir()
+        shutil.copy2(abi3_wheel, place)
+    wheel = tampered / abi3_wheel.name
     module = "game_with_pyo3/_core.abi3.so"
     members = _members(wheel)
     data = bytearray(members[module])
@@ -422,33 +285,30 @@ def test_a_tampered_native_module_is_named(builds: Builds, tmp_path: Path) -> No
         infos = archive.infolist()
     with zipfile.ZipFile(wheel, "w") as archive:
         for info in infos:
-            archive.writestr(
-                info, bytes(data) if info.filename == module else members[info.filename]
-            )
-    problems = repro.compare(builds.one.dist, tampered)
+            archive.writestr(info, members[info.filename])
+    problems = repro.compare(one, tampered)
     assert problems[0].startswith(f"{wheel.name}: sha256 ")
     assert len(problems) == 2
     assert module in problems[1]
 
 
 @pytest.mark.slow
-def test_every_zip_entry_is_dated_source_date_epoch(builds: Builds) -> None:
+def test_every_zip_entry_is_dated_source_date_epoch(abi3_wheel: Path) -> None:
     import datetime as dt
 
-    stamp = dt.datetime.fromtimestamp(builds.epoch, dt.UTC)
+    stamp = dt.datetime.fromtimestamp(repro.release_epoch(ROOT), dt.UTC)
     # DOS time, the zip format's own, counts seconds in twos.
     expected = (stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second & ~1)
-    with zipfile.ZipFile(_wheel(builds.one.dist)) as archive:
+    with zipfile.ZipFile(abi3_wheel) as archive:
         assert {info.date_time for info in archive.infolist()} == {expected}
 
 
 @pytest.mark.slow
-def test_no_build_path_reaches_the_native_module(builds: Builds) -> None:
-    with zipfile.ZipFile(_wheel(builds.one.dist)) as archive:
+def test_no_build_path_reaches_the_native_module(abi3_wheel: Path) -> None:
+    with zipfile.ZipFile(abi3_wheel) as archive:
         module = archive.read("game_with_pyo3/_core.abi3.so")
-    for place in (builds.one, builds.two):
-        for path in (place.root, place.cargo_home, place.root.parent):
-            assert str(path).encode() not in module
+    for path in (ROOT, build.cargo_home()):
+        assert str(path).encode() not in module
     assert b"/cargo/registry/src/" in module  # panic locations of crates, remapped
 
 

@@ -15,10 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import build
 import pipeline
 import pytest
+import repro
 import sbom
-from test_repro import RUST_TARGET, Builds, built_twice
+from conftest import ROOT
 
 DIST_INFO = "game_with_pyo3-1.0.0.dist-info"
 SBOM = f"{DIST_INFO}/sboms/game-with-pyo3.cyclonedx.json"
@@ -227,37 +229,59 @@ def test_a_missing_validator_fails_closed(monkeypatch: pytest.MonkeyPatch) -> No
     ]
 
 
-# --- The real wheel of test_repro's builds ----------------------------------------------
+# --- The release's own wheel -------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
-    return built_twice(tmp_path_factory)
+@pytest.fixture(scope="session")
+def real(host_wheels: Path) -> Path:
+    return next(host_wheels.glob("*-cp310-abi3-manylinux*_x86_64.whl"))
 
 
-@pytest.fixture
-def real(builds: Builds, monkeypatch: pytest.MonkeyPatch) -> Path:
-    # cargo tree --offline reads the crates from the cargo home the build filled.
-    monkeypatch.setenv("CARGO_HOME", str(builds.one.cargo_home))
-    (wheel,) = builds.one.dist.glob("*.whl")
+RUST_TARGET = pipeline.host_target(pipeline.load_targets()).rust
+
+
+def check(wheel: Path) -> list[str]:
+    epoch = repro.release_epoch(ROOT)
+    return sbom.check_wheel(wheel, ROOT / "Cargo.lock", rust_target=RUST_TARGET, epoch=epoch)
+
+
+def as_built(real: Path, tmp_path: Path) -> Path:
+    """The wheel as maturin wrote it, before normalize_wheel: its SBOM names this
+    checkout and cargo home where the release's says /source and /cargo."""
+    wheel = tmp_path / real.name
+    with zipfile.ZipFile(real) as source, zipfile.ZipFile(wheel, "w") as out:
+        members = {info.filename: source.read(info) for info in source.infolist()}
+        (name,) = [n for n in members if "/sboms/" in n]
+        text = members[name].decode()
+        text = text.replace(f"file://{repro.SOURCE_PLACEHOLDER}", f"file://{ROOT}")
+        text = text.replace(repro.CARGO_HOME_PLACEHOLDER + "/", f"{build.cargo_home()}/")
+        (record,) = [n for n in members if n.endswith("/RECORD")]
+        lines = members[record].decode().splitlines(keepends=True)
+        members[name] = text.encode()
+        members[record] = "".join(
+            record_line(name, members[name]) if line.startswith(f"{name},") else line
+            for line in lines
+        ).encode()
+        for info in source.infolist():
+            out.writestr(info, members[info.filename])
     return wheel
-
-
-def check(wheel: Path, builds: Builds) -> list[str]:
-    return sbom.check_wheel(
-        wheel, builds.one.root / "Cargo.lock", rust_target=RUST_TARGET, epoch=builds.epoch
-    )
 
 
 @pytest.mark.slow
 @needs_validator
-def test_the_real_wheel_passes(real: Path, builds: Builds) -> None:
-    assert check(real, builds) == []
-    # maturin's SBOM as built (with the checkout's path) is refused for that path alone.
-    (raw,) = builds.one.raw.glob("*.whl")
-    problems = check(raw, builds)
+def test_the_real_wheel_passes(real: Path, tmp_path: Path) -> None:
+    assert check(real) == []
+    # maturin's SBOM as built (with the checkout's path) is refused for that path alone,
+    # and normalizing it gives the release's wheel back, member for member.
+    raw = as_built(real, tmp_path)
+    problems = check(raw)
     assert problems
-    assert all("holds the build path" in p and str(builds.one.root) in p for p in problems)
+    assert all("holds the build path" in p and str(ROOT) in p for p in problems)
+    assert sbom.normalize_wheel(raw, source_root=ROOT, cargo_home=build.cargo_home())
+    with zipfile.ZipFile(raw) as normalized, zipfile.ZipFile(real) as release:
+        assert [(i.filename, normalized.read(i)) for i in normalized.infolist()] == [
+            (i.filename, release.read(i)) for i in release.infolist()
+        ]
 
 
 def edited(real: Path, tmp_path: Path, edit: Callable[[dict[str, Any]], None]) -> Path:
@@ -326,12 +350,11 @@ def _wrong_hash(doc: dict[str, Any]) -> None:
 )
 def test_a_wrong_sbom_is_refused_by_name(
     real: Path,
-    builds: Builds,
     tmp_path: Path,
     edit: Callable[[dict[str, Any]], None],
     expected: str,
 ) -> None:
-    problems = check(edited(real, tmp_path, edit), builds)
+    problems = check(edited(real, tmp_path, edit))
     mine = [p for p in problems if not p.startswith(f"{real.name}: schema:")]
     assert len(mine) == 1, problems
     assert expected in mine[0], problems
@@ -339,13 +362,11 @@ def test_a_wrong_sbom_is_refused_by_name(
 
 @pytest.mark.slow
 @needs_validator
-def test_an_invalid_document_is_refused_by_the_schema(
-    real: Path, builds: Builds, tmp_path: Path
-) -> None:
+def test_an_invalid_document_is_refused_by_the_schema(real: Path, tmp_path: Path) -> None:
     def bad_scope(doc: dict[str, Any]) -> None:
         _component(doc, "rand")["scope"] = "sometimes"
 
-    problems = check(edited(real, tmp_path, bad_scope), builds)
+    problems = check(edited(real, tmp_path, bad_scope))
     assert problems[0].startswith(f"{real.name}: schema: not valid CycloneDX 1.5: 'sometimes'")
 
 

@@ -83,7 +83,7 @@ def _maturin(out: Path, rust: str, args: list[str], env: dict[str, str]) -> Path
 
 
 @pytest.fixture(scope="session")
-def real_wheels(tmp_path_factory: pytest.TempPathFactory) -> RealWheels:
+def real_wheels(tmp_path_factory: pytest.TempPathFactory, host_wheels: Path) -> RealWheels:
     out = tmp_path_factory.mktemp("real-wheels")
     rows = {t.id: t for t in pipeline.load_targets()}
     freebsd_version = build.freebsd_release(rows["freebsd-x86_64"])
@@ -94,8 +94,8 @@ def real_wheels(tmp_path_factory: pytest.TempPathFactory) -> RealWheels:
         return _maturin(out, target.rust, args, env or {})
 
     return RealWheels(
-        x86_64=row("linux-x86_64"),
-        x86_64_cp314t=row("linux-x86_64", "cp314t"),
+        x86_64=next(host_wheels.glob("*-cp310-abi3-manylinux*_x86_64.whl")),
+        x86_64_cp314t=next(host_wheels.glob("*-cp314-cp314t-manylinux*_x86_64.whl")),
         aarch64=row("linux-aarch64"),
         i686=row("linux-i686"),
         freebsd=row("freebsd-x86_64", env={"MATURIN_FREEBSD_VERSION": freebsd_version}),
