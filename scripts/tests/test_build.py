@@ -7,8 +7,6 @@ from pathlib import Path
 import build
 import pipeline
 import pytest
-import versioning
-from conftest import UNOPTIMIZED_RELEASE
 
 
 def test_stale_artifacts_of_another_version_are_refused(tmp_path: Path) -> None:
@@ -58,50 +56,6 @@ def test_builds_name_a_version_not_an_interpreter() -> None:
         if "-i" in kind.maturin:
             interpreter = kind.maturin[kind.maturin.index("-i") + 1]
             assert re.fullmatch(r"(pypy)?3\.\d+t?", interpreter), kind
-
-
-FAKE_HOST_PYTHON = """#!{python}
-# A free-threaded x86_64 host interpreter as maturin's probe sees it.
-import json, os, sys
-if len(sys.argv) >= 3 and sys.argv[1] == "-c" and "gil_disabled" in sys.argv[2]:
-    print(json.dumps({{"implementation_name": "cpython", "executable": os.path.abspath(__file__),
-        "major": 3, "minor": 14, "abiflags": "t", "interpreter": "cpython",
-        "ext_suffix": ".cpython-314t-x86_64-linux-gnu.so",
-        "soabi": "cpython-314t-x86_64-linux-gnu", "soabi_platform": None,
-        "platform": "linux-x86_64", "system": "linux", "pointer_width": 64,
-        "gil_disabled": True, "debug": False}}))
-    sys.exit(0)
-os.execv({python!r}, [{python!r}] + sys.argv[1:])
-"""
-
-
-@pytest.mark.slow
-def test_a_host_interpreter_on_path_cannot_leak_into_a_cross_build(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """With a free-threaded x86_64 `python3.14t` first on PATH (as on a runner that set
-    one up), the aarch64 cp314t wheel still carries an aarch64 free-threaded module."""
-    import dataclasses
-    import sys
-    import zipfile
-
-    fake = tmp_path / "bin" / "python3.14t"
-    fake.parent.mkdir()
-    fake.write_text(FAKE_HOST_PYTHON.format(python=sys.executable))
-    fake.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{fake.parent}:{pipeline.tool_env()['PATH']}")
-    # Not the rehearsal's target/release-build: this runs beside it (scripts/dev.py).
-    monkeypatch.setenv("CARGO_TARGET_DIR", str(pipeline.ROOT / "target" / "leak-test"))
-    for setting, value in UNOPTIMIZED_RELEASE.items():  # the module's name is under test
-        monkeypatch.setenv(setting, value)
-    aarch64 = next(t for t in pipeline.load_targets() if t.id == "linux-aarch64")
-    report = build.BuildReport(out=tmp_path / "dist", version=versioning.project_version())
-    (tmp_path / "dist").mkdir()
-    build.build_target(dataclasses.replace(aarch64, abis=("cp314t",)), tmp_path / "dist", report)
-    (wheel,) = report.built
-    names = zipfile.ZipFile(tmp_path / "dist" / wheel).namelist()
-    modules = [n for n in names if "/_core." in n and not n.endswith(".pyi")]
-    assert modules == ["game_with_pyo3/_core.cpython-314t-aarch64-linux-gnu.so"]
 
 
 def test_a_ci_runner_builds_rows_this_machine_cannot() -> None:

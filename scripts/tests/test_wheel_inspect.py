@@ -1,8 +1,8 @@
 """The inside check of the release gate, fed real wheels and wheels broken from them.
 
 Real wheels: the host rehearsal's linux x86_64 set (every kind the manifest lists for
-it) plus, built once per session, linux aarch64 and i686, FreeBSD x86_64 and macOS
-universal2 cp310-abi3 wheels. Windows wheels cannot be built here (no MSVC), so the PE
+it) plus, built once per session, a linux aarch64 cp314t wheel and linux i686, FreeBSD
+x86_64 and macOS universal2 cp310-abi3 wheels. Windows wheels cannot be built here (no MSVC), so the PE
 rule is fed DLLs that zig links for x86_64, x86 and aarch64 Windows, packed into a real
 wheel's contents under Windows tags. Nor can iOS and Android wheels (no Apple SDK, no
 NDK): zig links iOS, iOS-simulator and macOS dylibs and Android-like ELF modules (a stub
@@ -12,6 +12,7 @@ WebAssembly."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import subprocess
 import sys
@@ -22,7 +23,9 @@ from pathlib import Path
 import build
 import pipeline
 import pytest
+import versioning
 import wheel_inspect
+from conftest import UNOPTIMIZED_RELEASE
 from macholib.mach_o import (  # type: ignore[import-untyped]
     CPU_TYPE_NAMES,
     FAT_MAGIC,
@@ -44,7 +47,7 @@ class RealWheels:
 
     x86_64: Path  # cp310-abi3
     x86_64_cp314t: Path
-    aarch64: Path
+    aarch64: Path  # cp314t
     i686: Path
     freebsd: Path
     universal2: Path
@@ -82,6 +85,42 @@ def _maturin(out: Path, rust: str, args: list[str], env: dict[str, str]) -> Path
     return wheel
 
 
+FAKE_HOST_PYTHON = """#!{python}
+# A free-threaded x86_64 host interpreter as maturin's probe sees it.
+import json, os, sys
+if len(sys.argv) >= 3 and sys.argv[1] == "-c" and "gil_disabled" in sys.argv[2]:
+    print(json.dumps({{"implementation_name": "cpython", "executable": os.path.abspath(__file__),
+        "major": 3, "minor": 14, "abiflags": "t", "interpreter": "cpython",
+        "ext_suffix": ".cpython-314t-x86_64-linux-gnu.so",
+        "soabi": "cpython-314t-x86_64-linux-gnu", "soabi_platform": None,
+        "platform": "linux-x86_64", "system": "linux", "pointer_width": 64,
+        "gil_disabled": True, "debug": False}}))
+    sys.exit(0)
+os.execv({python!r}, [{python!r}] + sys.argv[1:])
+"""
+
+
+def free_threaded_aarch64(out: Path) -> Path:
+    """The aarch64 cp314t wheel as build.py makes it on a runner that put a
+    free-threaded x86_64 `python3.14t` first on PATH: such an interpreter must not leak
+    into the cross build (test_a_host_interpreter_on_path_cannot_leak_into_a_cross_build)."""
+    fake = out / "bin" / "python3.14t"
+    fake.parent.mkdir()
+    fake.write_text(FAKE_HOST_PYTHON.format(python=sys.executable))
+    fake.chmod(0o755)
+    aarch64 = next(t for t in pipeline.load_targets() if t.id == "linux-aarch64")
+    report = build.BuildReport(out=out, version=versioning.project_version())
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("PATH", f"{fake.parent}:{pipeline.tool_env()['PATH']}")
+        # Not the rehearsal's target/release-build: this runs beside it (scripts/dev.py).
+        env.setenv("CARGO_TARGET_DIR", str(pipeline.ROOT / "target" / "leak-test"))
+        for setting, value in UNOPTIMIZED_RELEASE.items():  # the module's name is under test
+            env.setenv(setting, value)
+        build.build_target(dataclasses.replace(aarch64, abis=("cp314t",)), out, report)
+    (wheel,) = report.built
+    return out / wheel
+
+
 @pytest.fixture(scope="session")
 def real_wheels(tmp_path_factory: pytest.TempPathFactory, host_wheels: Path) -> RealWheels:
     out = tmp_path_factory.mktemp("real-wheels")
@@ -96,7 +135,7 @@ def real_wheels(tmp_path_factory: pytest.TempPathFactory, host_wheels: Path) -> 
     return RealWheels(
         x86_64=next(host_wheels.glob("*-cp310-abi3-manylinux*_x86_64.whl")),
         x86_64_cp314t=next(host_wheels.glob("*-cp314-cp314t-manylinux*_x86_64.whl")),
-        aarch64=row("linux-aarch64"),
+        aarch64=free_threaded_aarch64(out),
         i686=row("linux-i686"),
         freebsd=row("freebsd-x86_64", env={"MATURIN_FREEBSD_VERSION": freebsd_version}),
         universal2=_maturin(out, "universal2-apple-darwin", ["--zig"], {}),
@@ -287,6 +326,17 @@ def test_every_real_wheel_passes(real_wheels: RealWheels) -> None:
         assert wheel_inspect.inspect_wheel(wheel) == [], wheel.name
     assert module_of(real_wheels.universal2)[0] == ABI3_MODULE
     assert module_of(real_wheels.freebsd)[0] == ABI3_MODULE
+
+
+@pytest.mark.slow
+def test_a_host_interpreter_on_path_cannot_leak_into_a_cross_build(
+    real_wheels: RealWheels,
+) -> None:
+    """With a free-threaded x86_64 `python3.14t` first on PATH (as on a runner that set
+    one up), the aarch64 cp314t wheel still carries an aarch64 free-threaded module."""
+    assert module_of(real_wheels.aarch64)[0] == (
+        "game_with_pyo3/_core.cpython-314t-aarch64-linux-gnu.so"
+    )
 
 
 @pytest.mark.slow
