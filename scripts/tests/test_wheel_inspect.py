@@ -1,13 +1,13 @@
 """The inside check of the release gate, fed real wheels and wheels broken from them.
 
-Real wheels: the host rehearsal's linux x86_64 set (every kind the manifest lists for
-it) plus, built once per session, a linux aarch64 cp314t wheel and linux i686, FreeBSD
-x86_64 and macOS universal2 cp310-abi3 wheels. Windows wheels cannot be built here (no MSVC), so the PE
-rule is fed DLLs that zig links for x86_64, x86 and aarch64 Windows, packed into a real
-wheel's contents under Windows tags. Nor can iOS and Android wheels (no Apple SDK, no
-NDK): zig links iOS, iOS-simulator and macOS dylibs and Android-like ELF modules (a stub
-libc.so, the NDK's Android note written by hand), and a Pyodide module is a few bytes of
-WebAssembly."""
+Real wheels: the host row's release wheels (host_wheels: every kind the manifest lists
+for linux x86_64) plus, built once per session, a linux aarch64 cp314t wheel and linux
+i686, FreeBSD x86_64 and macOS universal2 cp310-abi3 wheels. Windows wheels cannot be
+built here (no MSVC), so the PE rule is fed DLLs that zig links for x86_64, x86 and
+aarch64 Windows, packed into a real wheel's contents under Windows tags. Nor can iOS and
+Android wheels (no Apple SDK, no NDK): zig links iOS, iOS-simulator and macOS dylibs and
+Android-like ELF modules (a stub libc.so, the NDK's Android note written by hand), and a
+Pyodide module is a few bytes of WebAssembly."""
 
 from __future__ import annotations
 
