@@ -214,7 +214,7 @@ def test() -> None:
                     "pytest (package, 4 threads per test)",
                     [*pytest, "tests", "-q", "--parallel-threads=4"],
                 ),
-                Stage("pytest (pipeline: the rest)", [*pipeline, "not rehearsal"]),
+                Stage("pytest (pipeline: the rest)", [*pipeline, "not rehearsal"], after=install),
             ],
         ],
         env=env,

@@ -10,7 +10,7 @@ both archives and reports every member, entry field and byte that differs. Exit 
 anything differs.
 
 What makes two builds of one commit equal (each found by building the same commit in two
-directories with two cargo homes; scripts/tests/test_repro.py does it again):
+directories with two cargo homes; the rehearsal's reproduce stage does it again):
   * SOURCE_DATE_EPOCH = the commit's committer time (`source_date_epoch`): maturin's zip
     and tar entry times, and cargo-cyclonedx's SBOM timestamp and (missing) serialNumber.
   * --remap-path-prefix for the source root, CARGO_HOME, rustup's home and the target

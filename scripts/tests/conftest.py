@@ -67,7 +67,12 @@ def host_wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("host-wheels")
     host = pipeline.host_target(pipeline.load_targets())
     build = [sys.executable, str(SCRIPTS / "build.py"), "--target", host.id, "--out", str(out)]
-    subprocess.run(build, cwd=ROOT, check=True, capture_output=True, timeout=1800)
+    # Not in the rehearsal's target/release-build: it may run beside this.
+    env = {**os.environ, "CARGO_TARGET_DIR": str(ROOT / "target" / "host-wheels")}
+    result = subprocess.run(
+        build, cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=1800
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     return out
 
 
@@ -99,7 +104,7 @@ def run_tests_in(checkout: Path, *test_files: str) -> subprocess.CompletedProces
         ],
         cwd=checkout,
         env={
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if k != "GWP_HOST_WHEELS"},  # this tree's
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
             "PYTHONDONTWRITEBYTECODE": "1",
         },

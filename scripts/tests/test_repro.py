@@ -1,4 +1,6 @@
-"""Reproducible builds: the same commit, built in two places, gives the same bytes."""
+"""Reproducible builds: how differences are named, what fixes the bytes (the commit's
+time, remapped paths), and what the release's own wheel holds for that. Two places
+building the same bytes is the rehearsal's reproduce stage (test_rehearsal.py)."""
 
 from __future__ import annotations
 

@@ -42,8 +42,8 @@ FAST_PROFILE = {"CARGO_PROFILE_DEV_DEBUG": "0"}
 
 @dataclass(frozen=True)
 class RealWheels:
-    """Wheels maturin builds with the release's arguments, unoptimized (the gate
-    inspects the release's own wheels in the rehearsal)."""
+    """The host row's release wheels (x86_64) and, for the other rows, wheels built
+    with the release's arguments, unoptimized."""
 
     x86_64: Path  # cp310-abi3
     x86_64_cp314t: Path
