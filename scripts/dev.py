@@ -41,7 +41,7 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 TEST_WHEELS = ROOT / "target" / "test-wheels"
-# Where `install` builds this machine's whole manifest row, as its CI build job does.
+# Whether `install` builds this machine's whole manifest row, as its CI build job does.
 HOST_ROW_BUILT = sys.platform == "linux" and platform.machine().lower() in ("x86_64", "amd64")
 
 

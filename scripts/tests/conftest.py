@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -74,6 +77,35 @@ def host_wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     return out
+
+
+@pytest.fixture(scope="session")
+def host_abi3_wheel(host_wheels: Path) -> Path:
+    return next(host_wheels.glob("*-cp310-abi3-manylinux*_x86_64.whl"))
+
+
+def rewrite_wheel(
+    source: Path, dest: Path, replace: dict[str, tuple[str, bytes]] | None = None
+) -> Path:
+    """Copy a wheel, member by member; `replace` maps a member to (new name, new bytes).
+    RECORD is written anew, so the copy differs from a real wheel only as intended."""
+    replace = replace or {}
+    with zipfile.ZipFile(source) as src:
+        members = []
+        for item in src.infolist():
+            name, data = replace.get(item.filename, (item.filename, src.read(item)))
+            members.append((name, data))
+    record = next(name for name, _ in members if name.endswith(".dist-info/RECORD"))
+    lines = []
+    for name, data in members:
+        if name != record:
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+            lines.append(f"{name},sha256={digest.decode()},{len(data)}\n")
+    lines.append(f"{record},,\n")
+    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as out:
+        for name, data in members:
+            out.writestr(name, "".join(lines) if name == record else data)
+    return dest
 
 
 def copy_checkout(dest: Path) -> Path:

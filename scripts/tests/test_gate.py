@@ -114,7 +114,8 @@ def test_a_wheel_whose_inside_breaks_its_tags_is_refused(
     """The abi3 wheel's own module under the cp314t name: one native module, a sound
     abi3 x86_64 ELF file, a consistent RECORD, so only the inside check can tell that no
     GIL interpreter would find it."""
-    from test_wheel_inspect import module_of, rewrite_wheel
+    from conftest import rewrite_wheel
+    from test_wheel_inspect import module_of
 
     dist = _copy(rehearsal[0], tmp_path)
     abi3 = next(dist.glob("*-cp310-abi3-*.whl"))

@@ -13,6 +13,8 @@ from conftest import ROOT, SCRIPTS
 
 
 def test_end_to_end_summary(rehearsal: tuple[Path, str]) -> None:
+    import pipeline
+
     dist, output = rehearsal
     assert "rehearsal passed" in output
     for stage in (
@@ -26,7 +28,7 @@ def test_end_to_end_summary(rehearsal: tuple[Path, str]) -> None:
         assert f"=== {stage}: " in output
     # Every artifact rebuilt from a copy of the checkout elsewhere (a deeper directory,
     # another cargo home and target directory) is the same, byte for byte.
-    count = len([p for p in dist.iterdir() if p.name.endswith((".whl", ".tar.gz"))])
+    count = len([p for p in dist.iterdir() if pipeline.is_artifact(p.name)])
     assert f"reproducible: {count}/{count} artifacts identical" in output
     assert "half-finished release: 2 files sent" in output
     assert "directly is refused by the index" in output
@@ -190,7 +192,7 @@ def test_pip_install_from_the_sdist_is_tested_like_a_wheel(
 
 @pytest.mark.slow
 def test_a_cell_without_hypothesis_runs_everything_else(
-    host_wheels: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    host_abi3_wheel: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Where hypothesis has no wheel (free-threaded 3.14 on armv7l, say) the cell leaves
     it out: the property tests skip with their reason, counted, and the rest passes."""
@@ -214,7 +216,7 @@ def test_a_cell_without_hypothesis_runs_everything_else(
     monkeypatch.setattr(testdeps, "requirements", without_hypothesis)
     dist = tmp_path / "dist"
     dist.mkdir()
-    wheel = shutil.copy2(next(host_wheels.glob("*-cp310-abi3-manylinux*_x86_64.whl")), dist)
+    wheel = shutil.copy2(host_abi3_wheel, dist)
     interp = interpreters.probe(sys.executable)
     assert interp is not None
     outcome = suite.WheelOutcome(Path(wheel).name)

@@ -260,11 +260,6 @@ def test_rustflags_from_cargo_config_are_refused_not_dropped(tmp_path: Path) -> 
 # test_rehearsal.py). Here: what one release wheel must hold for that to be true.
 
 
-@pytest.fixture(scope="session")
-def abi3_wheel(host_wheels: Path) -> Path:
-    return next(host_wheels.glob("*-cp310-abi3-manylinux*_x86_64.whl"))
-
-
 def _members(wheel: Path) -> dict[str, bytes]:
     with zipfile.ZipFile(wheel) as archive:
         return {info.filename: archive.read(info) for info in archive.infolist()}
@@ -272,12 +267,12 @@ def _members(wheel: Path) -> dict[str, bytes]:
 
 @pytest.mark.slow
 @needs_diffoscope
-def test_a_tampered_native_module_is_named(abi3_wheel: Path, tmp_path: Path) -> None:
+def test_a_tampered_native_module_is_named(host_abi3_wheel: Path, tmp_path: Path) -> None:
     one, tampered = tmp_path / "one", tmp_path / "tampered"
     for place in (one, tampered):
         place.mkdir()
-        shutil.copy2(abi3_wheel, place)
-    wheel = tampered / abi3_wheel.name
+        shutil.copy2(host_abi3_wheel, place)
+    wheel = tampered / host_abi3_wheel.name
     module = "game_with_pyo3/_core.abi3.so"
     members = _members(wheel)
     data = bytearray(members[module])
@@ -295,19 +290,19 @@ def test_a_tampered_native_module_is_named(abi3_wheel: Path, tmp_path: Path) -> 
 
 
 @pytest.mark.slow
-def test_every_zip_entry_is_dated_source_date_epoch(abi3_wheel: Path) -> None:
+def test_every_zip_entry_is_dated_source_date_epoch(host_abi3_wheel: Path) -> None:
     import datetime as dt
 
     stamp = dt.datetime.fromtimestamp(repro.release_epoch(ROOT), dt.UTC)
     # DOS time, the zip format's own, counts seconds in twos.
     expected = (stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second & ~1)
-    with zipfile.ZipFile(abi3_wheel) as archive:
+    with zipfile.ZipFile(host_abi3_wheel) as archive:
         assert {info.date_time for info in archive.infolist()} == {expected}
 
 
 @pytest.mark.slow
-def test_no_build_path_reaches_the_native_module(abi3_wheel: Path) -> None:
-    with zipfile.ZipFile(abi3_wheel) as archive:
+def test_no_build_path_reaches_the_native_module(host_abi3_wheel: Path) -> None:
+    with zipfile.ZipFile(host_abi3_wheel) as archive:
         module = archive.read("game_with_pyo3/_core.abi3.so")
     for path in (ROOT, build.cargo_home()):
         assert str(path).encode() not in module

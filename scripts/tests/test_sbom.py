@@ -20,7 +20,7 @@ import pipeline
 import pytest
 import repro
 import sbom
-from conftest import ROOT
+from conftest import ROOT, rewrite_wheel
 
 DIST_INFO = "game_with_pyo3-1.0.0.dist-info"
 SBOM = f"{DIST_INFO}/sboms/game-with-pyo3.cyclonedx.json"
@@ -233,8 +233,8 @@ def test_a_missing_validator_fails_closed(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 @pytest.fixture(scope="session")
-def real(host_wheels: Path) -> Path:
-    return next(host_wheels.glob("*-cp310-abi3-manylinux*_x86_64.whl"))
+def real(host_abi3_wheel: Path) -> Path:
+    return host_abi3_wheel
 
 
 RUST_TARGET = pipeline.host_target(pipeline.load_targets()).rust
@@ -248,23 +248,12 @@ def check(wheel: Path) -> list[str]:
 def as_built(real: Path, tmp_path: Path) -> Path:
     """The wheel as maturin wrote it, before normalize_wheel: its SBOM names this
     checkout and cargo home where the release's says /source and /cargo."""
-    wheel = tmp_path / real.name
-    with zipfile.ZipFile(real) as source, zipfile.ZipFile(wheel, "w") as out:
-        members = {info.filename: source.read(info) for info in source.infolist()}
-        (name,) = [n for n in members if "/sboms/" in n]
-        text = members[name].decode()
-        text = text.replace(f"file://{repro.SOURCE_PLACEHOLDER}", f"file://{ROOT}")
-        text = text.replace(repro.CARGO_HOME_PLACEHOLDER + "/", f"{build.cargo_home()}/")
-        (record,) = [n for n in members if n.endswith("/RECORD")]
-        lines = members[record].decode().splitlines(keepends=True)
-        members[name] = text.encode()
-        members[record] = "".join(
-            record_line(name, members[name]) if line.startswith(f"{name},") else line
-            for line in lines
-        ).encode()
-        for info in source.infolist():
-            out.writestr(info, members[info.filename])
-    return wheel
+    with zipfile.ZipFile(real) as source:
+        (name,) = [n for n in source.namelist() if "/sboms/" in n]
+        text = source.read(name).decode()
+    text = text.replace(f"file://{repro.SOURCE_PLACEHOLDER}", f"file://{ROOT}")
+    text = text.replace(repro.CARGO_HOME_PLACEHOLDER + "/", f"{build.cargo_home()}/")
+    return rewrite_wheel(real, tmp_path / real.name, {name: (name, text.encode())})
 
 
 @pytest.mark.slow

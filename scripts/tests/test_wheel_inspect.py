@@ -11,9 +11,7 @@ Pyodide module is a few bytes of WebAssembly."""
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import hashlib
 import subprocess
 import sys
 import zipfile
@@ -25,7 +23,7 @@ import pipeline
 import pytest
 import versioning
 import wheel_inspect
-from conftest import UNOPTIMIZED_RELEASE
+from conftest import UNOPTIMIZED_RELEASE, rewrite_wheel
 from macholib.mach_o import (  # type: ignore[import-untyped]
     CPU_TYPE_NAMES,
     FAT_MAGIC,
@@ -122,7 +120,9 @@ def free_threaded_aarch64(out: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def real_wheels(tmp_path_factory: pytest.TempPathFactory, host_wheels: Path) -> RealWheels:
+def real_wheels(
+    tmp_path_factory: pytest.TempPathFactory, host_wheels: Path, host_abi3_wheel: Path
+) -> RealWheels:
     out = tmp_path_factory.mktemp("real-wheels")
     rows = {t.id: t for t in pipeline.load_targets()}
     freebsd_version = build.freebsd_release(rows["freebsd-x86_64"])
@@ -133,37 +133,13 @@ def real_wheels(tmp_path_factory: pytest.TempPathFactory, host_wheels: Path) -> 
         return _maturin(out, target.rust, args, env or {})
 
     return RealWheels(
-        x86_64=next(host_wheels.glob("*-cp310-abi3-manylinux*_x86_64.whl")),
+        x86_64=host_abi3_wheel,
         x86_64_cp314t=next(host_wheels.glob("*-cp314-cp314t-manylinux*_x86_64.whl")),
         aarch64=free_threaded_aarch64(out),
         i686=row("linux-i686"),
         freebsd=row("freebsd-x86_64", env={"MATURIN_FREEBSD_VERSION": freebsd_version}),
         universal2=_maturin(out, "universal2-apple-darwin", ["--zig"], {}),
     )
-
-
-def rewrite_wheel(
-    source: Path, dest: Path, replace: dict[str, tuple[str, bytes]] | None = None
-) -> Path:
-    """Copy a wheel, member by member; `replace` maps a member to (new name, new bytes).
-    RECORD is written anew, so the copy differs from a real wheel only as intended."""
-    replace = replace or {}
-    with zipfile.ZipFile(source) as src:
-        members = []
-        for item in src.infolist():
-            name, data = replace.get(item.filename, (item.filename, src.read(item)))
-            members.append((name, data))
-    record = next(name for name, _ in members if name.endswith(".dist-info/RECORD"))
-    lines = []
-    for name, data in members:
-        if name != record:
-            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
-            lines.append(f"{name},sha256={digest.decode()},{len(data)}\n")
-    lines.append(f"{record},,\n")
-    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as out:
-        for name, data in members:
-            out.writestr(name, "".join(lines) if name == record else data)
-    return dest
 
 
 def module_of(wheel: Path) -> tuple[str, bytes]:
