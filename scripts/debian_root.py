@@ -41,6 +41,7 @@ import interpreters
 import tags
 import testdeps
 from pipeline import CACHE, ROOT, PipelineError, Target, load_debian_roots, tool_env
+from suite import pytest_args
 
 MIRROR = "http://deb.debian.org/debian"
 
@@ -232,16 +233,11 @@ def check_interpreter(
     return found
 
 
-def venv_in_root(root: Root, work: Path, python: str, target: Target, wheel: Path) -> str:
-    """A fresh venv in the root with the wheel and the cell's test dependencies; returns
-    its interpreter's path inside the root."""
-    return _venv(root, work, python, target, wheel)[0]
-
-
-def _venv(
+def venv_in_root(
     root: Root, work: Path, python: str, target: Target, wheel: Path
 ) -> tuple[str, tuple[str, ...]]:
-    """venv_in_root, and the optional test dependencies left out (why, for each)."""
+    """A fresh venv in the root with the wheel and the cell's test dependencies: its
+    interpreter's path inside the root, and the optional ones left out (why, for each)."""
     inside = f"/{work.relative_to(root.path)}"
     _, exe = debian_python(python)
     where = f"Debian {root.suite} {root.arch}'s {exe}"
@@ -264,17 +260,17 @@ def _venv(
     owner = f"{os.getuid()}:{os.getgid()}"
     subprocess.run(privileged(["chown", "-R", owner, str(work)]), check=True)
     site = root.path / found.purelib.lstrip("/")
-    needs = testdeps.requirements(testdeps.Cell(target, python))
-    _install(needs, work, site, target, wheel)
-    # What installs but does not load is left out, and the venv filled again without it.
-    for name, error in testdeps.load_failures(
-        needs, lambda *args: in_root(root, work, venv_python, *args)
-    ):
-        needs = needs.without(
-            name, f"{name}: its wheel does not load on Debian {root.suite}'s {exe} ({error})"
-        )
-        shutil.rmtree(site)
+
+    def install(needs: testdeps.CellRequirements) -> None:
+        shutil.rmtree(site, ignore_errors=True)  # pip --target only adds
         _install(needs, work, site, target, wheel)
+
+    needs = testdeps.install_loadable(
+        testdeps.requirements(testdeps.Cell(target, python)),
+        install,
+        lambda *args: in_root(root, work, venv_python, *args),
+        f"Debian {root.suite}'s {exe}",
+    )
     for reason in needs.skipped:
         print(f"    {wheel.name} on Debian {root.suite} {python}: {reason}; its tests skip")
     return venv_python, needs.skipped
@@ -332,23 +328,8 @@ def run_suite_in_root(
         inside = f"/{work.relative_to(root.path)}"
         shutil.copytree(ROOT / "tests", work / "tests")
         shutil.copy2(ROOT / "pyproject.toml", work / "pyproject.toml")
-        venv_python, skipped = _venv(root, work, python, target, wheel)
-        result = in_root(
-            root,
-            work,
-            venv_python,
-            "-m",
-            "pytest",
-            "-c",
-            f"{inside}/pyproject.toml",
-            "--rootdir",
-            inside,
-            "-p",
-            "no:cacheprovider",
-            "-q",
-            *deselect,
-            f"{inside}/tests",
-        )
+        venv_python, skipped = venv_in_root(root, work, python, target, wheel)
+        result = in_root(root, work, venv_python, *pytest_args(inside), *deselect)
         log = log_dir / f"{wheel.stem}-debian-{root.suite}-{root.arch}-{python}.log"
         log.write_text(result.stdout + result.stderr, encoding="utf-8")
         summary = (result.stdout.strip().splitlines() or [""])[-1]

@@ -7,9 +7,9 @@ Reads DIST/pypi.txt written by the gate (sdist last) and refuses any file whose
 platform tag PyPI does not accept. Asks the index which files of this version it
 already has (its simple API), checks their SHA-256 against ours, uploads only the
 missing ones (the wheels in one twine call, then the sdist: two trusted-publishing
-tokens, not one per file), then verifies the final set. A re-run after a half-finished
-upload therefore completes it without duplicates; twine 7 refuses `--skip-existing`
-for non-PyPI URLs, so this does not rely on it.
+tokens, not one per file); scripts/verify_release.py then checks what the index serves.
+A re-run after a half-finished upload therefore completes it without duplicates (twine
+7 refuses `--skip-existing` for non-PyPI URLs, so this does not rely on it).
 
 Credentials never come from the repository: TWINE_USERNAME/TWINE_PASSWORD, the
 keyring, or — inside GitHub Actions with `id-token: write` — trusted publishing
@@ -24,7 +24,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -36,7 +35,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pipeline import (
     DIST_NAME,
     PipelineError,
-    artifact_version,
     pypi_accepts,
     sha256,
     tool_env,
@@ -126,31 +124,6 @@ def upload_list(dist: Path) -> list[Path]:
     return paths
 
 
-# PyPI's simple pages are served through a CDN that can lag behind an upload by a
-# minute or more: a file just uploaded may be missing from the first answers.
-SETTLE_DELAYS = (0.0, 5.0, 10.0, 20.0, 40.0, 60.0)
-
-
-def settled_listing(
-    simple_url: str, expected: list[str], delays: tuple[float, ...] = SETTLE_DELAYS
-) -> dict[str, str]:
-    """The index's listing once it shows every expected file, asking again with
-    growing pauses; a clear error when it never does within the bound."""
-    missing: list[str] = []
-    for delay in delays:
-        time.sleep(delay)
-        listing = index_files(simple_url)
-        missing = [name for name in expected if name not in listing]
-        if not missing:
-            return listing
-        print(f"    the index does not list {len(missing)} file(s) yet; asking again", flush=True)
-    raise PipelineError(
-        f"every upload was accepted, but after {sum(delays):.0f}s the index still does not "
-        f"list {missing}. This is usually the CDN lagging: re-run this job later — files "
-        "already there are skipped and the final set is verified again"
-    )
-
-
 def publish(
     dist: Path,
     repository_url: str,
@@ -208,13 +181,6 @@ def publish(
                 f"missing):\n{tail}"
             )
         report.uploaded += names
-    if limit is None:
-        final = settled_listing(simple_url, [p.name for p in files])
-        version = artifact_version(files[-1].name)
-        sent = {p.name for p in files}
-        extra = [n for n in final if artifact_version(n) == version and n not in sent]
-        if extra:
-            raise PipelineError(f"the index holds files of this version we did not send: {extra}")
     return report
 
 

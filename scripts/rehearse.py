@@ -164,7 +164,7 @@ def rehearse_local_publish(
     second = publish.publish(dist, index.upload_url, index.simple_url)
     print(
         f"    re-run: uploaded {len(second.uploaded)}, skipped "
-        f"{len(second.already_there)} already there; final set verified"
+        f"{len(second.already_there)} already there"
     )
     for name in first.uploaded + second.uploaded:
         report.published[name] = "local index"

@@ -39,6 +39,7 @@ from versioning import (
     ReleaseError,
     Section,
     cargo_spelling,
+    changelog_section,
     changelog_sections,
     current_version,
     notes,
@@ -113,17 +114,16 @@ def preflight(root: Path, target: Version) -> tuple[Version, Section]:
         if behind:
             raise ReleaseError(f"{branch} is {behind} commit(s) behind {upstream}: pull first")
     current = current_version(root)
-    sections = changelog_sections((root / "CHANGELOG.md").read_text(encoding="utf-8"))
     # The version Cargo.toml holds may itself be the first release (0.1.0 of a new
     # project): no tag and no CHANGELOG section says it was released yet.
-    current_released = any(s.version == str(current) for s in sections) or bool(
+    current_released = changelog_section(root, str(current)) is not None or bool(
         git(root, "rev-parse", "-q", "--verify", f"refs/tags/v{current}", check=False)
     )
     if target < current or (target == current and current_released):
         raise ReleaseError(f"{target} is not greater than the current version {current}")
     if git(root, "rev-parse", "-q", "--verify", f"refs/tags/v{target}", check=False):
         raise ReleaseError(f"tag v{target} already exists")
-    unreleased = next((s for s in sections if s.version == "Unreleased"), None)
+    unreleased = changelog_section(root, "Unreleased")
     if unreleased is None or not section_has_entries(unreleased.body):
         raise ReleaseError("the Unreleased section of CHANGELOG.md is empty: say what changed")
     return current, unreleased

@@ -60,9 +60,13 @@ class WheelOutcome:
     note: str = ""
 
 
-def _install(venv: Path, interp: Interpreter, wheel: Path, reqs: Path) -> Path:
+def _install(
+    venv: Path, interp: Interpreter, wheel: Path, needs: testdeps.CellRequirements
+) -> Path:
     env = tool_env()
     python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    reqs = venv.parent / f"{venv.name}-requirements.txt"
+    reqs.write_text(needs.requirements_text(), encoding="utf-8")
     # Dependencies first, hash-checked and from wheels only; then our wheel alone.
     if shutil.which("uv", path=env["PATH"]):
         subprocess.run(
@@ -81,28 +85,6 @@ def _install(venv: Path, interp: Interpreter, wheel: Path, reqs: Path) -> Path:
     return python
 
 
-def _drop_what_does_not_load(python: Path, needs: testdeps.CellRequirements) -> list[str]:
-    """Uninstall each optional test dependency that installed but does not import
-    (`testdeps.load_failures`), with what only it brought; return why, for each."""
-    brought = dict(needs.optional)
-    reasons = []
-    for name, error in testdeps.load_failures(
-        needs,
-        lambda *args: subprocess.run(
-            [str(python), *args], capture_output=True, text=True, check=False
-        ),
-    ):
-        reasons.append(f"{name}: its wheel does not load on this interpreter ({error})")
-        subprocess.run(
-            [str(python), "-m", "pip", "uninstall", "--yes", "--quiet", *brought[name]]
-            if not shutil.which("uv", path=tool_env()["PATH"])
-            else ["uv", "pip", "uninstall", "--quiet", "--python", str(python), *brought[name]],
-            env=tool_env(),
-            check=True,
-        )
-    return reasons
-
-
 def run_suite(
     wheel: Path,
     target: Target,
@@ -112,15 +94,22 @@ def run_suite(
     parallel_threads: int,
     log_dir: Path,
 ) -> bool:
-    needs = testdeps.requirements(testdeps.Cell(target, interp.label))
-    for reason in needs.skipped:
-        print(f"    {wheel.name} on {interp.label}: {reason}; its tests skip", flush=True)
-        outcome.skipped_deps.append(f"{interp.label}: {reason}")
     with tempfile.TemporaryDirectory(prefix="gwp-test-") as tmp:
-        reqs = Path(tmp) / "requirements.txt"
-        reqs.write_text(needs.requirements_text(), encoding="utf-8")
-        python = _install(Path(tmp) / "venv", interp, wheel, reqs)
-        for reason in _drop_what_does_not_load(python, needs):
+        venvs: list[Path] = []  # a fresh venv for each install
+
+        def install(needs: testdeps.CellRequirements) -> None:
+            venvs.append(_install(Path(tmp) / f"venv{len(venvs)}", interp, wheel, needs))
+
+        needs = testdeps.install_loadable(
+            testdeps.requirements(testdeps.Cell(target, interp.label)),
+            install,
+            lambda *args: subprocess.run(
+                [str(venvs[-1]), *args], capture_output=True, text=True, check=False
+            ),
+            "this interpreter",
+        )
+        python = venvs[-1]
+        for reason in needs.skipped:
             print(f"    {wheel.name} on {interp.label}: {reason}; its tests skip", flush=True)
             outcome.skipped_deps.append(f"{interp.label}: {reason}")
         runs: list[list[str]] = [[]]
@@ -129,22 +118,9 @@ def run_suite(
         ok = True
         for extra in runs:
             log = log_dir / f"{wheel.stem}-{interp.label}{'-parallel' if extra else ''}.log"
-            # cwd is a scratch directory and the config comes from the repository, so
-            # nothing but the installed wheel can provide `game_with_pyo3`.
-            cmd = [
-                str(python),
-                "-m",
-                "pytest",
-                "-c",
-                str(ROOT / "pyproject.toml"),
-                "--rootdir",
-                str(ROOT),
-                "-p",
-                "no:cacheprovider",
-                "-q",
-                str(ROOT / "tests"),
-                *extra,
-            ]
+            # cwd is a scratch directory, so nothing but the installed wheel can
+            # provide `game_with_pyo3`.
+            cmd = [str(python), *pytest_args(str(ROOT)), *extra]
             clean_env = {
                 k: v for k, v in tool_env().items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")
             }
@@ -166,6 +142,13 @@ def run_suite(
             )
             ok = ok and result.returncode == 0
         return ok
+
+
+def pytest_args(root: str) -> list[str]:
+    """pytest on the suite, with the project's configuration, from `root` (a checkout, or
+    its copy of tests/ and pyproject.toml)."""
+    config = ["-c", f"{root}/pyproject.toml", "--rootdir", root, "-p", "no:cacheprovider"]
+    return ["-m", "pytest", *config, "-q", f"{root}/tests"]
 
 
 def built_here_by(interpreters: list[Interpreter]) -> Interpreter:

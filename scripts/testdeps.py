@@ -138,6 +138,24 @@ def load_failures(
             yield name, (tried.stderr.strip().splitlines() or ["?"])[-1]
 
 
+def install_loadable(
+    needs: CellRequirements,
+    install: Callable[[CellRequirements], None],
+    python: Callable[..., CompletedProcess[str]],
+    where: str,
+) -> CellRequirements:
+    """Install the cell with `install`; an optional dependency that then does not
+    import (load_failures) is left out, and the cell installed again without it. The
+    requirements installed in the end, with why each left-out one is missing."""
+    install(needs)
+    failed = list(load_failures(needs, python))
+    for name, error in failed:
+        needs = needs.without(name, f"{name}: its wheel does not load on {where} ({error})")
+    if failed:
+        install(needs)
+    return needs
+
+
 class Lock:
     """The packages of uv.lock, read with tomllib."""
 

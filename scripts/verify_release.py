@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import publish
-from pipeline import DIST_NAME, PipelineError, tool_env
+from pipeline import DIST_NAME, PipelineError, artifact_version, sha256, tool_env
 
 # The installed version rolls dice; which wheel the installer picked (its WHEEL tags).
 SMOKE = (
@@ -70,12 +70,18 @@ def retried(what: str, attempts: int, pause: float, work: Callable[[], None]) ->
 
 
 def check_downloads(dist: Path, simple_url: str) -> list[str]:
+    """Every file of pypi.txt, and no other of this version, on the index, each
+    downloaded by name with the SHA-256 the gate passed."""
     sums = gated_sums(dist)
-    names = [line.strip() for line in (dist / "pypi.txt").read_text().splitlines() if line]
+    names = [p.name for p in publish.upload_list(dist)]
     entries = publish.index_entries(simple_url)
     missing = [n for n in names if n not in entries]
     if missing:
         raise PipelineError(f"the index does not list {missing}")
+    version = artifact_version(names[-1])
+    extra = [n for n in entries if n not in names and artifact_version(n) == version]
+    if extra:
+        raise PipelineError(f"the index holds files of this version the gate did not pass: {extra}")
     checked = []
     for name in names:
         url, _ = entries[name]
@@ -100,7 +106,7 @@ def check_release_assets(dist: Path, assets: Path) -> list[str]:
             f"extra {sorted(found - expected)}"
         )
     for name, digest in sorted(sums.items()):
-        actual = hashlib.sha256((assets / name).read_bytes()).hexdigest()
+        actual = sha256(assets / name)
         if actual != digest:
             raise PipelineError(
                 f"the Release's {name} has SHA-256 {actual}, the gate passed {digest}"
@@ -111,8 +117,7 @@ def check_release_assets(dist: Path, assets: Path) -> list[str]:
 
 
 def check_attestations(dist: Path, repository: str) -> None:
-    names = [line.strip() for line in (dist / "pypi.txt").read_text().splitlines() if line]
-    for name in names:
+    for name in (p.name for p in publish.upload_list(dist)):
         result = subprocess.run(
             [
                 sys.executable,

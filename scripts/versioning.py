@@ -100,9 +100,14 @@ def section_has_entries(body: str) -> bool:
     return any(line.strip() and not line.startswith("#") for line in body.splitlines())
 
 
-def notes(root: Path, version_text: str) -> str:
+def changelog_section(root: Path, version: str) -> Section | None:
+    """The CHANGELOG's section of a version ("Unreleased" for the one to come)."""
     sections = changelog_sections((root / "CHANGELOG.md").read_text(encoding="utf-8"))
-    section = next((s for s in sections if s.version == version_text), None)
+    return next((s for s in sections if s.version == version), None)
+
+
+def notes(root: Path, version_text: str) -> str:
+    section = changelog_section(root, version_text)
     if section is None:
         raise ReleaseError(f"CHANGELOG.md has no section for {version_text}")
     return section.body
@@ -117,8 +122,7 @@ def verify_tag(root: Path, tag: str) -> str:
         raise ReleaseError(
             f"tag {tag} does not match Cargo.toml's version {cargo_spelling(cargo)} ({cargo})"
         )
-    sections = changelog_sections((root / "CHANGELOG.md").read_text(encoding="utf-8"))
-    section = next((s for s in sections if s.version == str(version)), None)
+    section = changelog_section(root, str(version))
     if section is None:
         raise ReleaseError(f"CHANGELOG.md has no '## [{version}] - YYYY-MM-DD' section")
     try:

@@ -143,20 +143,27 @@ def test_credentials_never_come_from_repository_files() -> None:
     assert os.environ.get("TWINE_PASSWORD", "") not in text or not os.environ.get("TWINE_PASSWORD")
 
 
-def test_a_lagging_index_is_asked_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    """PyPI's CDN may not list a file for a while after its upload succeeded."""
-    answers = iter([{"a.whl": ""}, {"a.whl": ""}, {"a.whl": "", "b.tar.gz": ""}])
-    monkeypatch.setattr(publish, "index_files", lambda _url: next(answers))
-    listing = publish.settled_listing("https://x.invalid/simple/", ["a.whl", "b.tar.gz"], (0, 0, 0))
-    assert set(listing) == {"a.whl", "b.tar.gz"}
-
-
-def test_an_index_that_never_lists_the_upload_says_what_to_do(
-    monkeypatch: pytest.MonkeyPatch,
+def test_verify_asks_a_lagging_index_again_and_names_files_it_did_not_gate(
+    gated: Path, index: local_index.LocalIndex
 ) -> None:
-    monkeypatch.setattr(publish, "index_files", lambda _url: {"a.whl": ""})
-    with pytest.raises(pipeline.PipelineError, match=r"still does not list \['b.tar.gz'\].*re-run"):
-        publish.settled_listing("https://x.invalid/simple/", ["a.whl", "b.tar.gz"], (0, 0))
+    """verify-release after a publish: a file the index does not list yet (PyPI's CDN
+    lags) is asked for again a bounded number of times, then named with what to do;
+    a file of this version that the gate did not pass is refused."""
+    names = (gated / "pypi.txt").read_text().split()
+    publish.publish(gated, index.upload_url, index.simple_url, limit=1)
+    with pytest.raises(pipeline.PipelineError, match=r"failed 2 times: the index does not list"):
+        verify_release.verify(gated, "0", index.simple_url, attempts=2, pause=0)
+    publish.publish(gated, index.upload_url, index.simple_url)
+    assert verify_release.check_downloads(gated, index.simple_url) == names
+
+    # Another platform's wheel of this version, uploaded by someone else.
+    wheel = next(n for n in names if n.endswith(".whl"))
+    stray = gated.parent / wheel.replace("x86_64", "i686")
+    shutil.copy2(gated / wheel, stray)
+    twine = ["twine", "upload", "--non-interactive", "--repository-url", index.upload_url]
+    subprocess.run([*twine, str(stray)], env=tool_env(), check=True, capture_output=True)
+    with pytest.raises(pipeline.PipelineError, match=rf"did not pass: \['{stray.name}'\]"):
+        verify_release.check_downloads(gated, index.simple_url)
 
 
 def test_the_release_assets_must_be_the_gated_files(gated: Path, tmp_path: Path) -> None:
