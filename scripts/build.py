@@ -14,9 +14,10 @@ describes the target's interpreter from its own data, so a build can never pick 
 build machine's interpreter and name the module after the wrong platform (see
 WHEEL_KINDS in pipeline.py for what happens otherwise).
 Windows rows cannot be built here (the MSVC runtime is unreachable) and are reported,
-never faked. Every build is the release profile with `--locked`. The sdist is unpacked
-and built again: a wheel from it proves the sdist is complete (`--no-sdist-check`
-leaves it out, for the rebuild that compares artifacts only).
+never faked. Every build is the release profile with `--locked`. The sdist comes with a
+wheel maturin builds from it unpacked alone (`maturin build --sdist`), which proves it
+complete (`--no-sdist-check`: plain `maturin sdist`, for the rebuild that compares
+artifacts only).
 """
 
 from __future__ import annotations
@@ -30,8 +31,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tarfile
-import tempfile
 import time
 import zipfile
 from collections.abc import Iterator
@@ -193,12 +192,8 @@ def compatibility_args(target: Target) -> list[str]:
 # Platforms whose interpreter no build machine runs: cibuildwheel builds the wheel (with
 # maturin, as the PEP 517 backend) on the runner OS it needs, and tests it there — in a
 # Pyodide venv under Node, on an iOS simulator, on an Android emulator — unless the
-# manifest says the row is not run (ci_test "none").
-CIBUILDWHEEL = {
-    "emscripten": ("pyodide", "linux"),
-    "ios": ("ios", "darwin"),
-    "android": ("android", "linux"),
-}
+# manifest says the row is not run (ci_test "none"). Each maps to that OS (sys.platform).
+CIBUILDWHEEL = {"emscripten": "linux", "ios": "darwin", "android": "linux"}
 
 
 def build_mode(target: Target) -> str:
@@ -208,7 +203,7 @@ def build_mode(target: Target) -> str:
     build the target. (The manifest's `local` says which rows this project's own
     machines can build; a CI runner also builds the others.)"""
     if target.os in CIBUILDWHEEL:
-        return "cibuildwheel" if sys.platform == CIBUILDWHEEL[target.os][1] else ""
+        return "cibuildwheel" if sys.platform == CIBUILDWHEEL[target.os] else ""
     linux_host = platform.machine().lower() in ("x86_64", "amd64") and sys.platform == "linux"
     if linux_host and target.os in ("linux", "freebsd", "darwin"):
         return "cross"
@@ -237,7 +232,7 @@ def build_target(target: Target, out: Path, report: BuildReport) -> None:
         report.not_buildable.append(f"{target.id}: needs {target.ci_build}; built in CI only")
         return
     ensure_rust_target(target.rust)
-    env = release_env(ROOT, target.rust)
+    env = release_env(target.rust)
     if target.os == "freebsd":
         # maturin reads the FreeBSD release from `uname -r` unless told; the tag must
         # say the release the wheel is for.
@@ -292,9 +287,6 @@ def cibuildwheel_call(
     env = {
         **tool_env(),
         **{k: env[k] for k in keep if k in env},
-        "CIBW_BUILD": identifier,
-        # cibuildwheel builds only the runner's own architectures unless told.
-        "CIBW_ARCHS": platform_part.split("_", 1)[1],
         "MATURIN_PEP517_ARGS": " ".join(["--locked", *args]),
     }
     if target.ci_test == "none":
@@ -304,107 +296,61 @@ def cibuildwheel_call(
         env["IPHONEOS_DEPLOYMENT_TARGET"] = f"{found[1]}.{found[2]}"
     if found := re.match(r"android_(\d+)_", target.platform):
         env["ANDROID_API_LEVEL"] = found[1]
-    platform_name = CIBUILDWHEEL[target.os][0]
-    return ["cibuildwheel", "--platform", platform_name, "--output-dir", str(out)], env
+    # --only: that one build, on the platform and architecture its identifier names
+    # (not only the runner's own architectures).
+    return ["cibuildwheel", "--only", identifier, "--output-dir", str(out)], env
 
 
 def cargo_home() -> Path:
     return Path(os.environ.get("CARGO_HOME") or Path.home() / ".cargo")
 
 
-def release_env(root: Path, rust_target: str | None) -> dict[str, str]:
+def release_env(rust_target: str | None) -> dict[str, str]:
     """The environment of every release build: reproducible wherever it runs (scripts/
     repro.py: SOURCE_DATE_EPOCH, build paths remapped) and in a target directory of its
     own, so its flags never invalidate the development build's cache in target/."""
     env = tool_env()
-    env.setdefault("CARGO_TARGET_DIR", str(root / "target" / "release-build"))
+    env.setdefault("CARGO_TARGET_DIR", str(ROOT / "target" / "release-build"))
     return repro.reproducible_env(
         env,
-        root=root,
+        root=ROOT,
         cargo_home=cargo_home(),
-        # The released commit's time, also for the sdist unpacked elsewhere.
         epoch=repro.release_epoch(ROOT),
         rust_target=rust_target,
     )
 
 
-def build_sdist(out: Path, report: BuildReport) -> Path:
-    _run(["maturin", "sdist", "--out", str(out)], env=release_env(ROOT, None))
-    sdist = out / sdist_name(report.version)
-    if not sdist.exists():
-        raise PipelineError(f"maturin sdist did not produce {sdist.name}")
-    report.built.append(sdist.name)
-    return sdist
-
-
-def safe_extract(archive: tarfile.TarFile, dest: Path) -> None:
-    """Unpack refusing links, devices and paths outside `dest`. tarfile's `filter`
-    argument exists only from 3.12 and late 3.10/3.11 patch releases (Debian 12's
-    3.11.2 lacks it), so the members are checked here for every supported Python."""
-    root = dest.resolve()
-    for member in archive.getmembers():
-        target = (root / member.name).resolve()
-        if not (member.isfile() or member.isdir()) or not target.is_relative_to(root):
-            raise PipelineError(f"sdist: refusing member {member.name!r}")
-    for member in archive.getmembers():
-        path = root / member.name
-        if member.isdir():
-            path.mkdir(parents=True, exist_ok=True)
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        source = archive.extractfile(member)
-        assert source is not None  # a regular file always has contents
-        with source, path.open("wb") as out:
-            shutil.copyfileobj(source, out)
-        path.chmod(0o755 if member.mode & 0o111 else 0o644)
-
-
-# Where wheel_from_sdist unpacks the sdist and builds it.
+# Where the sdist check builds: the wheel maturin makes from the unpacked sdist, and a
+# target directory of its own. cargo reuses it although maturin unpacks into a new
+# temporary directory each time: the files keep the sdist's dates, and cargo names a
+# package's files relative to it.
 SDIST_CHECK = ROOT / "target" / "sdist-check"
 
 
-def wheel_from_sdist(sdist: Path, reference: Path | None, report: BuildReport) -> None:
-    """Unpack the sdist alone and build it: a missing file fails here, not for users.
-    It is unpacked into the same place each time (under target/, outside the checkout's
-    sources), unchanged files left as they were (repro.mirror), so the remapped flags
-    repeat and cargo reuses what it compiled there."""
-    place = SDIST_CHECK
-    shutil.rmtree(place / "wheels", ignore_errors=True)
-    with tempfile.TemporaryDirectory(prefix="gwp-sdist-") as unpacked:
-        with tarfile.open(sdist) as archive:
-            safe_extract(archive, Path(unpacked))
-        files = {p.relative_to(unpacked).as_posix(): p for p in Path(unpacked).rglob("*")}
-        repro.mirror(files, place / "source")
-    (source,) = (place / "source").iterdir()
-    wheels = place / "wheels"
-    host = host_target(load_targets())
-    env = release_env(source, host.rust)
-    env["CARGO_TARGET_DIR"] = str(place / "target")
-    _run(
-        [
-            "maturin",
-            "build",
-            "--release",
-            "--locked",
-            "--out",
-            str(wheels),
-            "--target",
-            host.rust,
-            *compatibility_args(host),
-        ],
-        env=env,
-        cwd=source,
-    )
-    (wheel,) = wheels.glob("*.whl")
-    report.sdist_wheel = wheel.name
-    if reference is not None:
-        ours = sorted(zipfile.ZipFile(wheel).namelist())
-        theirs = sorted(zipfile.ZipFile(reference).namelist())
-        if ours != theirs:
-            raise PipelineError(
-                f"the wheel built from {sdist.name} differs in content from "
-                f"{reference.name}: {sorted(set(ours) ^ set(theirs))}"
-            )
+def build_sdist(out: Path, report: BuildReport, check: bool) -> Path | None:
+    """The sdist into `out`; with `check`, also the host row's abi3 wheel built from the
+    sdist alone (`maturin build --sdist` unpacks it elsewhere and builds that): a file
+    missing from the sdist fails here, not for users. Returns that wheel."""
+    name = sdist_name(report.version)
+    if not check:
+        _run(["maturin", "sdist", "--out", str(out)], env=release_env(None))
+        wheel = None
+    else:
+        host = host_target(load_targets())
+        scratch = SDIST_CHECK / "wheels"
+        shutil.rmtree(scratch, ignore_errors=True)
+        env = {**release_env(host.rust), "CARGO_TARGET_DIR": str(SDIST_CHECK / "target")}
+        # The arguments of the host row's abi3 wheel, zig included, on any host.
+        args = maturin_args(host, "abi3", "cross")
+        _run(["maturin", "build", "--sdist", "--out", str(scratch), *args], env=env)
+        (wheel,) = scratch.glob("*.whl")
+        report.sdist_wheel = wheel.name
+        if (scratch / name).exists():
+            shutil.move(scratch / name, out / name)
+    if not (out / name).exists():
+        raise PipelineError(f"maturin did not produce {name}")
+    report.built.append(name)
+    return wheel
 
 
 def run(
@@ -429,11 +375,17 @@ def run(
         print(f"--> {target.id}", flush=True)
         build_target(target, out, report)
     if sdist:
-        made = build_sdist(out, report)
-        if sdist_check:
-            abi3 = sorted(out.glob("*-cp310-abi3-manylinux2014_x86_64*.whl"))
-            wheel_from_sdist(made, abi3[0] if abi3 else None, report)
-            print(f"    sdist builds: {report.sdist_wheel}")
+        wheel = build_sdist(out, report, sdist_check)
+        abi3 = sorted(out.glob("*-cp310-abi3-manylinux2014_x86_64*.whl"))
+        if wheel is not None and abi3:
+            ours, theirs = (sorted(zipfile.ZipFile(w).namelist()) for w in (wheel, abi3[0]))
+            if ours != theirs:
+                raise PipelineError(
+                    f"the wheel built from {sdist_name(version)} differs in content from "
+                    f"{abi3[0].name}: {sorted(set(ours) ^ set(theirs))}"
+                )
+        if wheel is not None:
+            print(f"    sdist builds: {wheel.name}")
     report.seconds = time.monotonic() - start
     return report
 

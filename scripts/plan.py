@@ -3,7 +3,6 @@
 
     plan.py --event {pull_request,push,schedule,workflow_dispatch,tag} [--labels L,...]
             [--github-output FILE --workflow {release,ci}]
-    plan.py --measured JOBS.json      # a run's job times (gh run view ID --json jobs)
 
 Prints JSON: every matrix of both workflows for the event, which single jobs run, and
 an `estimate` (runner minutes, and minutes on the critical path through the workflows'
@@ -23,13 +22,13 @@ In the workflows, the plan job passes the event; each job runs when the plan lis
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from build import freebsd_release
 from pipeline import (
     MANIFEST,
     ROOT,
@@ -108,8 +107,9 @@ def test_cells(target: Target, pythons: tuple[str, ...], est: dict[str, float]) 
 
 def freebsd_cells(target: Target, releases: tuple[str, ...], est: dict[str, float]) -> Any:
     # pip matches a FreeBSD wheel's tag against `uname -r` exactly: the wheel is tested
-    # on the one release its tag names, the sdist path on every release.
-    tagged = target.platform.removeprefix("freebsd_").split("_release")[0].replace("_", ".")
+    # on the one release its tag names ("14.4" of 14.4-RELEASE), the sdist path on every
+    # release.
+    tagged = freebsd_release(target).split("-")[0]
     return [
         (
             {"id": target.id, "runner": target.ci_test_runner, "release": r, "wheel": r == tagged},
@@ -288,39 +288,19 @@ def github_outputs(result: dict[str, Any], workflow: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def measured(path: Path) -> str:
-    """Each job's minutes in a finished run, from `gh run view ID --json jobs`."""
-    rows = []
-    for job in json.loads(path.read_text(encoding="utf-8"))["jobs"]:
-        if not job.get("startedAt") or not job.get("completedAt"):
-            continue
-        start, end = (dt.datetime.fromisoformat(job[k]) for k in ("startedAt", "completedAt"))
-        rows.append((job["name"], (end - start).total_seconds() / 60))
-    width = max((len(name) for name, _ in rows), default=0)
-    lines = [f"{name.ljust(width)}  {minutes:6.1f} min" for name, minutes in sorted(rows)]
-    lines.append(f"{'runner minutes'.ljust(width)}  {sum(m for _, m in rows):6.1f} min")
-    return "\n".join(lines)
-
-
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--event", choices=EVENTS)
+    parser.add_argument("--event", choices=EVENTS, required=True)
     parser.add_argument("--labels", default="", help="a pull request's labels, comma-separated")
     parser.add_argument("--github-output", type=Path, help="append the matrices here")
     parser.add_argument("--workflow", choices=sorted(WORKFLOWS), default="release")
-    parser.add_argument("--measured", type=Path, help="gh run view ID --json jobs output")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if args.measured:
-        print(measured(args.measured))
-        return 0
-    if args.event is None:
-        parser().error("--event is required")
     result = plan(args.event, tuple(filter(None, args.labels.split(","))))
     if args.github_output:
         with args.github_output.open("a", encoding="utf-8") as out:

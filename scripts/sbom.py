@@ -1,20 +1,17 @@
-#!/usr/bin/env python3
 """The wheel's CycloneDX SBOM (PEP 770, `<name>.dist-info/sboms/`): stable and true.
-
-    sbom.py normalize WHEEL... [--source-root DIR] [--cargo-home DIR]
-    sbom.py check WHEEL... --target TRIPLE [--cargo-lock Cargo.lock] [--epoch N]
 
 maturin writes `game-with-pyo3.cyclonedx.json` with cargo-cyclonedx. It names the
 checkout by its absolute path (`path+file:///home/me/src#game-with-pyo3@0.1.0`), so two
-builds of one commit in two directories differ. `normalize` rewrites the build machine's
-paths to the fixed spellings of repro.py (the source root becomes `/source`, so that
-reference reads `path+file:///source#game-with-pyo3@0.1.0`; CARGO_HOME becomes `/cargo`),
-keeping everything else of the document and of the wheel.
+builds of one commit in two directories differ. `normalize_wheel` (called by build.py)
+rewrites the build machine's paths to the fixed spellings of repro.py (the source root
+becomes `/source`, so that reference reads `path+file:///source#game-with-pyo3@0.1.0`;
+CARGO_HOME becomes `/cargo`), keeping everything else of the document and of the wheel.
 
-`check` refuses a wheel whose SBOM is missing or doubled, does not validate against the
-CycloneDX schema of its own specVersion (offline: cyclonedx-python-lib ships the
-schemas), carries a random serialNumber, another timestamp than SOURCE_DATE_EPOCH, or an
-absolute build path, or lists other crates than cargo compiles for the wheel's target.
+`check_wheel` (called by gate.py) refuses a wheel whose SBOM is missing or doubled, does
+not validate against the CycloneDX schema of its own specVersion (offline:
+cyclonedx-python-lib ships the schemas), carries a random serialNumber, another timestamp
+than SOURCE_DATE_EPOCH, or an absolute build path, or lists other crates than cargo
+compiles for the wheel's target.
 What the crates must be: the components scoped `required` are exactly
 `cargo tree -e normal --target T` (the crates linked into the module, and the proc macros
 that generated part of it, which cargo counts as normal dependencies); the components
@@ -25,7 +22,6 @@ Cargo.lock with the version the SBOM says, and its SHA-256 must be Cargo.lock's 
 
 from __future__ import annotations
 
-import argparse
 import base64
 import copy
 import datetime as dt
@@ -50,7 +46,7 @@ from typing import Any, BinaryIO
 import tomllib
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pipeline import ROOT, PipelineError, tool_env
+from pipeline import PipelineError, tool_env
 from repro import CARGO_HOME_PLACEHOLDER, SOURCE_PLACEHOLDER
 
 # Paths that only exist on a build machine: home directories, temporary and CI work
@@ -303,46 +299,19 @@ def _strings(value: Any, where: str = "") -> Iterator[tuple[str, str]]:
             yield from _strings(item, f"{where}.{key}" if where else key)
 
 
-def _remembering(check: Callable[[object], bool]) -> Callable[[object], bool]:
-    verdicts: dict[str, bool] = {}
-
-    def remembered(instance: object) -> bool:
-        if not isinstance(instance, str):
-            return check(instance)
-        if instance not in verdicts:
-            verdicts[instance] = check(instance)
-        return verdicts[instance]
-
-    return remembered
-
-
-def _remember_iri_checks(checkers: dict[str, tuple[Callable[[object], bool], Any]]) -> None:
-    """jsonschema checks the `iri` formats with rfc3987-syntax's Earley parser: about two
-    seconds per SBOM, mostly spent on purls and URLs that every wheel's SBOM repeats. Each
-    string's verdict is kept for the process (a gate run)."""
-    for name in ("iri", "iri-reference"):
-        if name in checkers and name not in _REMEMBERED:
-            check, raises = checkers[name]
-            checkers[name] = (_remembering(check), raises)
-            _REMEMBERED.add(name)
-
-
-_REMEMBERED: set[str] = set()
-
-
 def _schema_problems(text: str, spec_version: str) -> list[str]:
     try:
+        # the json-validation extra: without it validate_str raises instead of judging
+        import jsonschema  # type: ignore[import-untyped]  # noqa: F401
         from cyclonedx.schema import SchemaVersion  # type: ignore[import-not-found,unused-ignore]
         from cyclonedx.validation.json import (  # type: ignore[import-not-found,unused-ignore]
             JsonStrictValidator,
         )
-        from jsonschema import Draft7Validator  # type: ignore[import-untyped]
     except ModuleNotFoundError:
         return [
             "schema: cannot validate, cyclonedx-python-lib[json-validation] is not "
             "installed (it is in the release dependency group)"
         ]
-    _remember_iri_checks(Draft7Validator.FORMAT_CHECKER.checkers)  # cyclonedx's checker
     try:
         version = SchemaVersion.from_version(spec_version)
     except ValueError:
@@ -518,52 +487,3 @@ def check_wheel(
     problems += _determinism_problems(document, epoch, cargo_lock.parent)
     problems += _crate_problems(document, cargo_lock, rust_target)
     return [f"{wheel.name}: {p}" for p in problems]
-
-
-def parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    normalize = commands.add_parser("normalize", help="rewrite build paths in wheels' SBOMs")
-    normalize.add_argument("wheels", nargs="+", type=Path)
-    normalize.add_argument("--source-root", type=Path, default=ROOT)
-    normalize.add_argument(
-        "--cargo-home",
-        type=Path,
-        default=Path(os.environ.get("CARGO_HOME") or Path.home() / ".cargo"),
-    )
-    check = commands.add_parser("check", help="refuse wheels whose SBOM is wrong")
-    check.add_argument("wheels", nargs="+", type=Path)
-    check.add_argument("--target", required=True, help="the Rust target triple of the wheels")
-    check.add_argument("--cargo-lock", type=Path, default=ROOT / "Cargo.lock")
-    check.add_argument("--epoch", type=int, help="the SOURCE_DATE_EPOCH of the build")
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    problems: list[str] = []
-    try:
-        for wheel in args.wheels:
-            if args.command == "normalize":
-                changed = normalize_wheel(
-                    wheel, source_root=args.source_root, cargo_home=args.cargo_home
-                )
-                print(f"{wheel.name}: {'normalized' if changed else 'already stable'}")
-            else:
-                found = check_wheel(
-                    wheel, args.cargo_lock, rust_target=args.target, epoch=args.epoch
-                )
-                problems += found
-                print(f"{wheel.name}: {'SBOM refused' if found else 'SBOM ok'}")
-    except (PipelineError, zipfile.BadZipFile, OSError) as err:
-        print(f"sbom: {err}", file=sys.stderr)
-        return 1
-    for problem in problems:
-        print(problem)
-    return 1 if problems else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 """Look inside a wheel: does its native code keep the promise its file name makes?
 
-    wheel_inspect.py WHEEL...
+    inspect_wheel(path) -> the problems, each naming the wheel and the file (gate.py)
 
 A wheel's tags say which interpreter ABI and which platform it is for. Two things
 inside must agree, whoever built it and however:
@@ -23,7 +22,7 @@ dylink.0 and standard sections only), so its name and tags are what refuse the o
 Binaries are read with the parsers from PyPI (pyelftools, macholib, pefile), never from
 byte offsets of our own, but for a WebAssembly module's first section name (none of our
 dependencies reads WebAssembly). Every fact about an architecture lives in one row of
-ARCHES, every naming rule in one entry of MODULE_SUFFIX. Exits 1 naming each problem.
+ARCHES, every naming rule in one entry of MODULE_SUFFIX.
 """
 
 from __future__ import annotations
@@ -31,7 +30,6 @@ from __future__ import annotations
 import io
 import re
 import struct
-import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -617,26 +615,3 @@ def inspect_wheel(path: Path) -> list[str]:
             reasons = binary_problems(read_binary(wheel.read(member)), platform)
             problems += [f"{path.name}: {member} {reason}" for reason in reasons]
     return problems
-
-
-def describe(path: Path) -> str:
-    """One line on what the wheel's module is, for reports."""
-    platform, _ = wheel_platform_and_abi(path.name)
-    return f"{expected_module(path.name)} ({FORMATS[platform.os]}, {platform.label})"
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    failed = 0
-    for arg in args:
-        problems = inspect_wheel(Path(arg))
-        for problem in problems:
-            print(f"binary: {problem}", file=sys.stderr)
-        if not problems:
-            print(f"ok: {Path(arg).name}: {describe(Path(arg))}")
-        failed += bool(problems)
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

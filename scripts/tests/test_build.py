@@ -2,11 +2,14 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import build
 import pipeline
 import pytest
+import tags
 
 
 def test_stale_artifacts_of_another_version_are_refused(tmp_path: Path) -> None:
@@ -44,6 +47,38 @@ def test_windows_is_reported_not_faked(tmp_path: Path) -> None:
 def test_compatibility_arguments(target_id: str, args: list[str]) -> None:
     target = next(t for t in pipeline.load_targets() if t.id == target_id)
     assert build.compatibility_args(target) == args
+
+
+def test_each_cibuildwheel_wheel_is_one_identifier(tmp_path: Path) -> None:
+    """A Pyodide, iOS or Android wheel is one `cibuildwheel --only IDENTIFIER`: an
+    identifier cibuildwheel takes as itself (platform and architecture come from it),
+    whose CPython installs that wheel of the row; the oldest system is the tag's."""
+    cibuildwheel = shutil.which("cibuildwheel")  # absent on a Python before 3.11
+    rows = [t for t in pipeline.load_targets() if t.os in build.CIBUILDWHEEL]
+    assert rows
+    for target in rows:
+        wheels = target.wheel_names("1.0.0")
+        for abi, wheel in zip(target.abis, wheels, strict=True):
+            cmd, env = build.cibuildwheel_call(target, abi, tmp_path, {"SOURCE_DATE_EPOCH": "1"})
+            identifier = cmd[cmd.index("--only") + 1]
+            assert not {"--platform", "--archs"} & set(cmd), cmd
+            assert not {"CIBW_BUILD", "CIBW_ARCHS"} & set(env), identifier
+            python = re.fullmatch(r"cp3(\d+)-\w+", identifier)
+            assert python, identifier
+            assert tags.picks(f"3.{python[1]}", target.platform, wheels) == wheel, identifier
+            oldest = env.get("IPHONEOS_DEPLOYMENT_TARGET") or env.get("ANDROID_API_LEVEL")
+            if target.os != "emscripten":
+                assert oldest
+                assert target.platform.startswith(f"{target.os}_{oldest.replace('.', '_')}_")
+            if cibuildwheel:
+                found = subprocess.run(
+                    [cibuildwheel, "--only", identifier, "--print-build-identifiers"],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    cwd=pipeline.ROOT,
+                )
+                assert found.stdout.split() == [identifier]
 
 
 def test_missing_tool_is_a_clear_message() -> None:

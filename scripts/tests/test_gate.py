@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import shutil
+import zipfile
 from pathlib import Path
 
 import gate
@@ -23,15 +24,17 @@ def test_manifest_rule_names_missing_and_extra() -> None:
     assert gate.check_manifest([ABI3, FT], {ABI3, FT}) == []
 
 
-def test_version_rule() -> None:
-    assert gate.check_versions([ABI3, SDIST], V, None) == []
-    assert gate.check_versions([ABI3], V, "v1.0.0") == []
-    assert gate.check_versions([ABI3], V, "v1.0.1")[0].startswith("version: tag v1.0.1")
-    old = ABI3.replace("1.0.0", "0.9.0")
-    assert gate.check_versions([old], V, None) == [
-        f"version: {old} is version 0.9.0, Cargo.toml says 1.0.0"
+def test_a_wheel_of_another_version_is_refused_by_the_manifest() -> None:
+    """The expected names carry Cargo.toml's version: a wheel of any other is extra,
+    and the one it stands in for is missing."""
+    (host,) = gate.scope_targets("host", pipeline.load_targets())
+    expected = pipeline.expected_artifacts(V, [host])
+    tag = host.wheel_tags()[0]
+    ours, other = pipeline.wheel_name(V, tag), pipeline.wheel_name("0.9.0", tag)
+    assert gate.check_manifest(sorted(expected - {ours} | {other}), expected) == [
+        f"manifest: {ours} is missing",
+        f"manifest: {other} is not expected in this release",
     ]
-    assert gate.check_versions(["game_with_pyo3-x.whl"], V, None)[0].startswith("version:")
 
 
 def test_pypi_split_keeps_freebsd_out_and_sdist_last() -> None:
@@ -75,7 +78,7 @@ def test_real_artifacts_pass_and_get_checksums(rehearsal: tuple[Path, str], tmp_
     assert len(sums) == len(host.wheel_tags()) + 1  # and the sdist
     assert (dist / "pypi.txt").read_text().splitlines()[-1].endswith(".tar.gz")
     assert "abi3audit" in next(v for k, v in result.checks.items() if "abi3" in k)
-    assert all("binary" in result.checks[p.name] for p in dist.glob("*.whl"))
+    assert all({"binary", "contents"} <= set(result.checks[p.name]) for p in dist.glob("*.whl"))
 
 
 def test_real_artifacts_with_a_tampered_set_are_refused(
@@ -85,27 +88,64 @@ def test_real_artifacts_with_a_tampered_set_are_refused(
     ft = next(dist.glob("*-cp314t-*.whl"))
     ft.unlink()
     (dist / "notes.txt").write_text("stray")
-    result = gate.run(dist, "host", tag="v9.9.9")
+    abi3 = next(dist.glob("*-cp310-abi3-*.whl"))
+    other = abi3.with_name(
+        abi3.name.replace(f"-{pipeline.artifact_version(abi3.name)}-", "-9.9.9-")
+    )
+    abi3.rename(other)
+    result = gate.run(dist, "host")
     text = "\n".join(result.problems)
     assert f"manifest: {ft.name} is missing" in text
     assert "manifest: notes.txt is not expected" in text
-    assert "version: tag v9.9.9" in text
+    assert f"manifest: {abi3.name} is missing" in text
+    assert f"manifest: {other.name} is not expected" in text
     assert not (dist / "SHA256SUMS").exists()
 
 
-def test_broken_wheel_contents_are_refused(rehearsal: tuple[Path, str], tmp_path: Path) -> None:
-    import zipfile
+def _with_members(
+    wheel: Path, tmp_path: Path, drop: str = "", add: dict[str, bytes] | None = None
+) -> None:
+    """The wheel in place, without `drop` and with `add`, its RECORD written anew: what a
+    build that missed or picked up a file would make."""
+    from conftest import rewrite_wheel
+
+    draft = tmp_path / f"draft-{wheel.name}"
+    with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(draft, "w") as dst:
+        for name, data in (add or {}).items():
+            dst.writestr(name, data)
+        for item in src.infolist():
+            if item.filename != drop:
+                dst.writestr(item, src.read(item))
+    rewrite_wheel(draft, wheel)
+
+
+def test_broken_wheel_contents_are_refused(
+    rehearsal: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A missing package file and a source-tree file are check-wheel-contents' finds
+    (pyproject.toml's [tool.check-wheel-contents]), a second native module
+    wheel_inspect's."""
+    from test_wheel_inspect import module_of
 
     dist = _copy(rehearsal[0], tmp_path)
-    wheel = next(dist.glob("*abi3*.whl"))
-    stripped = tmp_path / wheel.name
-    with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(stripped, "w") as dst:
-        for item in src.infolist():
-            if not item.filename.endswith("_core.pyi"):
-                dst.writestr(item, src.read(item))
-    shutil.move(stripped, wheel)
+    abi3 = next(dist.glob("*-cp310-abi3-*.whl"))
+    ft = next(dist.glob("*-cp314t-*.whl"))
+    abi3t = next(dist.glob("*.abi3t-*.whl"))
+    _with_members(abi3, tmp_path, drop="game_with_pyo3/_core.pyi")
+    _with_members(ft, tmp_path, add={"tests/test_dnd.py": b"def test(): pass\n"})
+    second, module = module_of(abi3)
+    _with_members(abi3t, tmp_path, add={second: module})
+    monkeypatch.chdir(tmp_path)  # the gate names its configuration, wherever it runs
     problems = gate.run(dist, "host").problems
-    assert any("lacks game_with_pyo3/_core.pyi" in p for p in problems)
+    assert (
+        f"contents: {abi3}: W101: Wheel library is missing files in package tree:\n"
+        "  game_with_pyo3/_core.pyi"
+    ) in problems
+    # check-wheel-contents names tests/ twice: a common name (W005), not the package (W202)
+    (stray,) = [p for p in problems if p.startswith(f"contents: {ft}: ")]
+    assert f"{ft}: W202: Wheel library has undeclared toplevel entry:\n  tests/" in stray
+    assert f"binary: {abi3t.name}: {second} is a second extension module" in problems
+    assert not (dist / "SHA256SUMS").exists()
 
 
 def test_a_wheel_whose_inside_breaks_its_tags_is_refused(

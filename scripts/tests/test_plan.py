@@ -188,27 +188,6 @@ def test_github_outputs_are_one_json_line_per_job(tmp_path: Path) -> None:
         assert json.loads(value) == jobs.get(name, []), name
 
 
-def test_measured_minutes_from_a_run(tmp_path: Path) -> None:
-    jobs = tmp_path / "jobs.json"
-    jobs.write_text(
-        json.dumps(
-            {
-                "jobs": [
-                    {
-                        "name": "Build",
-                        "startedAt": "2026-12-01T10:00:00Z",
-                        "completedAt": "2026-12-01T10:12:30Z",
-                    },
-                    {"name": "Skipped", "startedAt": None, "completedAt": None},
-                ]
-            }
-        )
-    )
-    report = plan.measured(jobs)
-    assert re.search(r"Build\s+12\.5 min", report)
-    assert "Skipped" not in report
-
-
 @pytest.mark.slow
 def test_deleting_a_platform_is_deleting_its_row(tmp_path: Path) -> None:
     """A checkout whose manifest lost a row passes the pipeline's contract tests with no

@@ -567,12 +567,15 @@ def test_a_module_that_is_no_binary_is_refused(real_wheels: RealWheels, tmp_path
     ]
 
 
-def test_cli_reports_each_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_truncated_pe_module_is_refused(tmp_path: Path) -> None:
+    """A DOS header alone: pefile refuses it, so the module is no binary at all."""
     wheel = tmp_path / "game_with_pyo3-1.0-cp310-abi3-win_amd64.whl"
     with zipfile.ZipFile(wheel, "w") as archive:
         archive.writestr("game_with_pyo3/_core.pyd", b"MZ but not really")
-    assert wheel_inspect.main([str(wheel)]) == 1
-    assert f"binary: {wheel.name}: game_with_pyo3/_core.pyd is no binary" in capsys.readouterr().err
+    assert wheel_inspect.inspect_wheel(wheel) == [
+        f"{wheel.name}: game_with_pyo3/_core.pyd is no binary that pyelftools, pefile or "
+        "macholib can read (PE)"
+    ]
 
 
 # --- iOS, Android and Pyodide: crafted binaries in bare wheels -------------------------
