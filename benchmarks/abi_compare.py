@@ -214,6 +214,7 @@ def in_debian_root(dist: Path, python: str, args: argparse.Namespace) -> int:
     python`python` in the rehearsal's native root, compared."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
     import debian_root
+    import dev
     from pipeline import load_targets
 
     target = next(t for t in load_targets() if t.id == "linux-x86_64")
@@ -232,12 +233,12 @@ def in_debian_root(dist: Path, python: str, args: argparse.Namespace) -> int:
             work = Path(tempfile.mkdtemp(prefix="gwp-abi-", dir=root.path / "tmp"))
             work.chmod(0o755)
             works.append(work)
-            venv_python = debian_root.venv_in_root(root, work, python, target, wheel)
+            venv_python, _ = debian_root.venv_in_root(root, work, python, target, wheel)
             commands.append((kind, debian_root.root_command(root, work, venv_python)))
         return run(commands, args)
     finally:
         for work in works:
-            subprocess.run(debian_root.privileged(["rm", "-rf", str(work)]), check=False)
+            subprocess.run(dev.as_root("rm", "-rf", str(work)), check=False)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,10 +9,8 @@ Debian's package python3.13 (/usr/bin/python3.13), "pypy3.11" its package pypy3
 ABI pp80, spelled "pypy3.11-pp80"), so every run first asks the root's interpreter what
 it is and refuses one whose ABI is not the one the manifest names.
 
-A minimal Debian root per (suite, architecture) — debootstrap; for foreign
-architectures `--foreign` with the downloaded .debs unpacked on the host, because the
-second stage cannot run without binfmt_misc — cached in
-~/.cache/game-with-pyo3/debian/SUITE-ARCH. Making and entering a root needs root: as a
+A minimal Debian root per (suite, architecture), made by mmdebstrap (`ensure_root`) and
+cached in ~/.cache/game-with-pyo3/debian/SUITE-ARCH. Making and entering a root needs root: as a
 normal user (GitHub's runners) this goes through password-less sudo.
 
 Each run is a fresh venv inside the root (`python3.X -m venv --without-pip`, `pypy3.11
@@ -40,6 +38,7 @@ from typing import NamedTuple
 import interpreters
 import tags
 import testdeps
+from dev import apt_install, as_root
 from pipeline import CACHE, ROOT, PipelineError, Target, load_debian_roots, tool_env
 from suite import pytest_args
 
@@ -86,19 +85,6 @@ def foreign_root(target: Target) -> Root:
     return Root(target.qemu_suite, target.qemu, _packages(target.qemu_pythons), target.qemu_user)
 
 
-def privileged(cmd: list[str]) -> list[str]:
-    """`cmd` as root: directly when we are root, else through password-less sudo (as on
-    GitHub's runners). Debian roots need root for debootstrap and chroot."""
-    if os.geteuid() == 0:
-        return cmd
-    sudo = shutil.which("sudo")
-    if sudo:
-        probe = subprocess.run([sudo, "-n", "true"], capture_output=True, check=False)
-        if probe.returncode == 0:
-            return [sudo, "-n", *cmd]
-    raise PipelineError("Debian roots need root for chroot: run as root or with password-less sudo")
-
-
 SEEDED_PROBE = """
 import json
 from game_with_pyo3 import dnd
@@ -115,80 +101,35 @@ print(json.dumps({
 """
 
 
-def _apt_install(*packages: str) -> None:
-    if not shutil.which("apt-get"):
-        raise PipelineError(f"missing {', '.join(packages)}: install them (Debian/Ubuntu names)")
-    # A fresh machine's package lists may be empty or stale: update first.
-    subprocess.run(privileged(["apt-get", "update", "-qq"]), check=True, capture_output=True)
-    subprocess.run(
-        privileged(["apt-get", "install", "-y", "-qq", *packages]),
-        check=True,
-        capture_output=True,
-    )
-
-
 def ensure_root(root: Root) -> Path:
-    """The root, made once and cached; made as root (directly or by running this
-    module again through sudo)."""
-    if (root.path / ".ready").exists():
+    """The root, made once and cached, by mmdebstrap as root (directly or through sudo):
+    a native root as usual (minbase); a foreign one only unpacked (its packages' scripts
+    cannot run without binfmt_misc), with the emulator copied in."""
+    ready = root.path / ".ready"
+    if ready.exists():
         return root.path
-    if not all(shutil.which(tool) for tool in ("debootstrap", "dpkg-deb")):
-        # debian-archive-keyring: Ubuntu's debootstrap (GitHub's runners) needs it too.
-        _apt_install("debootstrap", "qemu-user-static", "debian-archive-keyring")
-    if root.emulator and not Path(root.emulator[0]).exists():
-        _apt_install("qemu-user-static")
+    if not shutil.which("mmdebstrap") or (root.emulator and not Path(root.emulator[0]).exists()):
+        # debian-archive-keyring: Ubuntu's mmdebstrap (GitHub's runners) needs it too.
+        apt_install("mmdebstrap", "qemu-user-static", "debian-archive-keyring")
     print(f"    creating a Debian {root.suite} {root.arch} root in {root.path} (once)", flush=True)
-    cmd = [
-        sys.executable,
-        __file__,
-        "make-root",
-        root.suite,
-        root.arch,
-        ",".join(root.packages),
-        str(root.path),
-        *root.emulator,
-    ]
-    subprocess.run(privileged(cmd), check=True)
+    variant = ["--variant=minbase"]
+    if root.emulator:
+        variant = [
+            "--variant=extract",
+            "--skip=check/qemu",
+            '--extract-hook=mkdir -p "$1/proc" "$1/tmp" && chmod 1777 "$1/tmp"',
+            f"--extract-hook=copy-in {root.emulator[0]} /usr/bin",
+        ]
+    root.path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(as_root("rm", "-rf", str(root.path)), check=True)
+    packages = ",".join(root.packages)
+    cmd = ["mmdebstrap", "--quiet", f"--architectures={root.arch}", f"--include={packages}"]
+    # A mirror that serves a snapshot keeps Release files past their Valid-Until, which
+    # apt (unlike debootstrap) refuses; the packages are still checked against the keys.
+    cmd.append('--aptopt=Acquire::Check-Valid-Until "false"')
+    subprocess.run(as_root(*cmd, *variant, root.suite, str(root.path), MIRROR), check=True)
+    subprocess.run(as_root("touch", str(ready)), check=True)
     return root.path
-
-
-def make_root(suite: str, arch: str, packages: str, path: Path, qemu: str | None) -> None:
-    """As root. Native: debootstrap as usual. Foreign: --foreign, then unpack the .debs
-    on the host (the second stage cannot run without binfmt_misc) and add the emulator."""
-    shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(parents=True)
-    foreign = ["--foreign"] if qemu else []
-    subprocess.run(
-        [
-            "debootstrap",
-            *foreign,
-            f"--arch={arch}",
-            "--variant=minbase",
-            f"--include={packages}",
-            suite,
-            str(path),
-            MIRROR,
-        ],
-        check=True,
-        capture_output=True,
-    )
-    if qemu:
-        for deb in sorted((path / "var/cache/apt/archives").glob("*.deb")):
-            with subprocess.Popen(
-                ["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE
-            ) as unpack:
-                subprocess.run(
-                    ["tar", "--keep-directory-symlink", "-x", "-C", str(path)],
-                    stdin=unpack.stdout,
-                    check=True,
-                )
-        proc = path / "proc"
-        if proc.is_symlink():
-            proc.unlink()
-        proc.mkdir(exist_ok=True)
-        shutil.copy2(qemu, path / "usr/bin" / Path(qemu).name)
-    (path / "tmp").chmod(0o1777)
-    (path / ".ready").write_text("ok")
 
 
 def root_command(root: Root, work: Path, *args: str) -> list[str]:
@@ -202,7 +143,7 @@ def root_command(root: Root, work: Path, *args: str) -> list[str]:
     }
     chroot = shutil.which("chroot") or "/usr/sbin/chroot"
     cmd = ["env", "-i", *(f"{k}={v}" for k, v in env.items()), chroot, str(root.path)]
-    return privileged([*cmd, *root.emulator, *args])
+    return as_root(*cmd, *root.emulator, *args)
 
 
 def in_root(root: Root, work: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -258,7 +199,7 @@ def venv_in_root(
         raise PipelineError(f"{where}: its venv's site-packages is {found.purelib!r}")
     # The venv was made as root; this user's pip fills it.
     owner = f"{os.getuid()}:{os.getgid()}"
-    subprocess.run(privileged(["chown", "-R", owner, str(work)]), check=True)
+    subprocess.run(as_root("chown", "-R", owner, str(work)), check=True)
     site = root.path / found.purelib.lstrip("/")
 
     def install(needs: testdeps.CellRequirements) -> None:
@@ -350,7 +291,7 @@ def run_suite_in_root(
             ok = ok and same
         return RootRun(label, ok, skipped)
     finally:
-        subprocess.run(privileged(["rm", "-rf", str(work)]), check=False)
+        subprocess.run(as_root("rm", "-rf", str(work)), check=False)
 
 
 def native_roots() -> list[tuple[Root, tuple[str, ...]]]:
@@ -378,12 +319,3 @@ def host_seeded_results(dist: Path) -> dict[str, object]:
             check=True,
         ).stdout
     return json.loads(out)  # type: ignore[no-any-return]
-
-
-if __name__ == "__main__":
-    # Run through sudo by ensure_root: make-root SUITE ARCH PACKAGES PATH [QEMU]
-    if len(sys.argv) >= 6 and sys.argv[1] == "make-root":
-        suite, arch, packages, path = sys.argv[2:6]
-        make_root(suite, arch, packages, Path(path), sys.argv[6] if len(sys.argv) > 6 else None)
-    else:
-        sys.exit("usage: debian_root.py make-root SUITE ARCH PACKAGES PATH [QEMU]")

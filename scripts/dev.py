@@ -63,14 +63,20 @@ def as_root(*cmd: str) -> list[str]:
     sys.exit(f"`{' '.join(cmd)}` needs root: run it as root, or give this user sudo")
 
 
+def apt_install(*packages: str) -> None:
+    """Debian's (or Ubuntu's) packages, as root; the package lists first, which a fresh
+    machine may lack."""
+    title = f"install {', '.join(packages)}"
+    if not shutil.which("apt-get"):
+        sys.exit(f"{title}: no apt-get here, install them with your package manager")
+    step(title, *as_root("apt-get", "update", "-qq"))
+    step(title, *as_root("apt-get", "install", "-y", "-qq", *packages))
+
+
 def ensure_system_tools() -> None:
     """shellcheck lets actionlint check `run:` scripts; Debian and Ubuntu ship it."""
-    if shutil.which("shellcheck"):
-        return
-    if not shutil.which("apt-get"):
-        sys.exit("shellcheck is missing: install it with your package manager")
-    step("install shellcheck", *as_root("apt-get", "update", "-qq"))
-    step("install shellcheck", *as_root("apt-get", "install", "-y", "-qq", "shellcheck"))
+    if not shutil.which("shellcheck"):
+        apt_install("shellcheck")
 
 
 def locked_requirement(name: str) -> str:
