@@ -103,13 +103,15 @@ print(json.dumps({
 
 def ensure_root(root: Root) -> Path:
     """The root, made once and cached, by mmdebstrap as root (directly or through sudo):
-    a native root as usual (minbase); a foreign one only unpacked (its packages' scripts
-    cannot run without binfmt_misc), with the emulator copied in."""
+    minbase where this machine runs its code; one for qemu-user only unpacked (its
+    packages' scripts cannot run without binfmt_misc) with /lib and /bin linked into
+    /usr as the packages expect, and the emulator copied in. Kept only once each of its
+    interpreters starts."""
     ready = root.path / ".ready"
     if ready.exists():
         return root.path
     if not shutil.which("mmdebstrap") or (root.emulator and not Path(root.emulator[0]).exists()):
-        # debian-archive-keyring: Ubuntu's mmdebstrap (GitHub's runners) needs it too.
+        # debian-archive-keyring: Ubuntu's mmdebstrap needs Debian's keys too.
         apt_install("mmdebstrap", "qemu-user-static", "debian-archive-keyring")
     print(f"    creating a Debian {root.suite} {root.arch} root in {root.path} (once)", flush=True)
     variant = ["--variant=minbase"]
@@ -117,6 +119,7 @@ def ensure_root(root: Root) -> Path:
         variant = [
             "--variant=extract",
             "--skip=check/qemu",
+            "--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr",
             '--extract-hook=mkdir -p "$1/proc" "$1/tmp" && chmod 1777 "$1/tmp"',
             f"--extract-hook=copy-in {root.emulator[0]} /usr/bin",
         ]
@@ -128,6 +131,10 @@ def ensure_root(root: Root) -> Path:
     # apt (unlike debootstrap) refuses; the packages are still checked against the keys.
     cmd.append('--aptopt=Acquire::Check-Valid-Until "false"')
     subprocess.run(as_root(*cmd, *variant, root.suite, str(root.path), MIRROR), check=True)
+    for package in root.packages:  # python3.13 is /usr/bin/python3.13, pypy3 /usr/bin/pypy3
+        started = in_root(root, root.path / "tmp", f"/usr/bin/{package}", "-c", "pass")
+        if started.returncode != 0:
+            raise PipelineError(f"{root.path}: {package} does not start: {started.stderr.strip()}")
     subprocess.run(as_root("touch", str(ready)), check=True)
     return root.path
 

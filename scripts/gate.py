@@ -4,9 +4,9 @@
     gate.py DIST [--scope host|local|release]
 
 Rules, each reported with the artifact it concerns:
-  manifest    exactly the expected artifacts for the scope — nothing missing, nothing extra
-  version     every artifact's version equals Cargo.toml's (the release workflow's plan
-              job has checked the tag against Cargo.toml: release.py verify-tag)
+  manifest    exactly the expected artifacts for the scope — nothing missing, nothing extra;
+              each is named with Cargo.toml's version (which the release workflow's plan
+              job has checked against the tag: release.py verify-tag)
   contents    check-wheel-contents with pyproject.toml's [tool.check-wheel-contents]: each
               wheel holds every file of python/game_with_pyo3 and nothing beside it
   binary      inside each wheel, independent of how it was built (scripts/wheel_inspect.py):

@@ -56,12 +56,18 @@ def gated_sums(dist: Path) -> dict[str, str]:
     return {name.strip(): digest for digest, name in pairs}
 
 
+class NotGated(PipelineError):
+    """The index holds what the gate never passed: asking again changes nothing."""
+
+
 def retried(what: str, attempts: int, pause: float, work: Callable[[], None]) -> None:
     """Run `work()` until it passes, at most `attempts` times (the index may lag)."""
     for attempt in range(1, attempts + 1):
         try:
             work()
             return
+        except NotGated:
+            raise
         except (PipelineError, subprocess.CalledProcessError) as err:
             if attempt == attempts:
                 raise PipelineError(f"{what} failed {attempts} times: {err}. {WHAT_TO_DO}") from err
@@ -81,7 +87,10 @@ def check_downloads(dist: Path, simple_url: str) -> list[str]:
     version = artifact_version(names[-1])
     extra = [n for n in entries if n not in names and artifact_version(n) == version]
     if extra:
-        raise PipelineError(f"the index holds files of this version the gate did not pass: {extra}")
+        raise NotGated(
+            f"the index holds files of this version the gate did not pass: {extra}. "
+            "Yank the release on PyPI and find out who could upload"
+        )
     checked = []
     for name in names:
         url, _ = entries[name]
