@@ -124,6 +124,18 @@ def upload_list(dist: Path) -> list[Path]:
     return paths
 
 
+def twine_upload(
+    repository_url: str, files: list[Path], *, attestations: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """twine's upload of `files`, with the PEP 740 attestations that sit beside them."""
+    signed = [a for f in files for a in sorted(f.parent.glob(f"{f.name}.*.attestation"))]
+    cmd = ["twine", "upload", "--non-interactive", "--disable-progress-bar"]
+    cmd += ["--attestations"] if attestations else []
+    cmd += ["--repository-url", repository_url, *map(str, files)]
+    cmd += map(str, signed) if attestations else []
+    return subprocess.run(cmd, env=tool_env(), check=False, capture_output=True, text=True)
+
+
 def publish(
     dist: Path,
     repository_url: str,
@@ -158,22 +170,9 @@ def publish(
     for batch in (wheels, [p for p in missing if p not in wheels]):
         if not batch:
             continue
-        cmd = [
-            "twine",
-            "upload",
-            "--non-interactive",
-            "--disable-progress-bar",
-            "--repository-url",
-            repository_url,
-            *map(str, batch),
-        ]
-        if attestations:
-            for path in batch:
-                cmd += sorted(map(str, path.parent.glob(f"{path.name}.*.attestation")))
-            cmd.insert(2, "--attestations")
         names = [p.name for p in batch]
         print(f"    uploading {', '.join(names)}", flush=True)
-        result = subprocess.run(cmd, env=tool_env(), check=False, capture_output=True, text=True)
+        result = twine_upload(repository_url, batch, attestations=attestations)
         if result.returncode != 0:
             tail = (result.stdout + result.stderr).strip()[-1500:]
             raise PipelineError(

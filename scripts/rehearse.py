@@ -143,21 +143,7 @@ def rehearse_local_publish(
     )
     first = publish.publish(dist, index.upload_url, index.simple_url, limit=2)
     print(f"    half-finished release: {len(first.uploaded)} files sent, then stopped")
-    again = subprocess.run(
-        [
-            "twine",
-            "upload",
-            "--non-interactive",
-            "--disable-progress-bar",
-            "--repository-url",
-            index.upload_url,
-            str(dist / first.uploaded[0]),
-        ],
-        env=tool_env(),
-        check=False,
-        capture_output=True,
-        text=True,
-    )
+    again = publish.twine_upload(index.upload_url, [dist / first.uploaded[0]])
     if again.returncode == 0:
         raise PipelineError(f"the index accepted {first.uploaded[0]} a second time")
     print(f"    re-uploading {first.uploaded[0]} directly is refused by the index: good")

@@ -212,3 +212,34 @@ def test_the_installer_must_take_the_wheel_this_interpreter_ranks_first(tmp_path
     wrong = "-".join(pypy.removesuffix(".whl").split("-")[2:5]).split(".")[0]
     with pytest.raises(pipeline.PipelineError, match=f"took a wheel tagged {wrong}"):
         verify_release.check_pick(tmp_path, wrong)
+
+
+def test_attestations_go_with_their_files_as_twine_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The publish job's upload (`--attestations`): twine's own parser takes the command
+    line publish.py gives it, with each file's PEP 740 attestation among the dists."""
+    import twine.commands.upload
+
+    files = [tmp_path / "a-1-py3-none-any.whl", tmp_path / "a-1.tar.gz"]
+    for path in files:
+        path.write_bytes(b"")
+        (tmp_path / f"{path.name}.publish.attestation").write_text("{}")
+    calls: list[list[str]] = []
+
+    def run(cmd: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        calls.append(cmd)
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(subprocess, "run", run)
+    publish.twine_upload("https://upload.invalid/legacy/", files, attestations=True)
+    seen = []
+    monkeypatch.setattr(twine.commands.upload, "upload", lambda *args: seen.append(args))
+    (cmd,) = calls
+    assert cmd[:2] == ["twine", "upload"]
+    twine.commands.upload.main(cmd[2:])
+    ((settings, dists),) = seen
+    assert settings.attestations
+    assert settings.repository_config["repository"] == "https://upload.invalid/legacy/"
+    attestations = [f"{path}.publish.attestation" for path in files]
+    assert dists == [*map(str, files), *attestations]
