@@ -56,6 +56,7 @@ from pipeline import (
     run_at_once,
     sdist_name,
     tool_env,
+    wheel_name,
 )
 from versioning import project_version
 
@@ -219,13 +220,6 @@ def maturin_args(target: Target, abi: str, mode: str) -> list[str]:
     return args + (compatibility_args(target) if mode == "cross" else [])
 
 
-def freebsd_release(target: Target) -> str:
-    """The FreeBSD release a row's tag names: freebsd_14_4_release_amd64 -> 14.4-RELEASE."""
-    release = target.platform.removeprefix("freebsd_").removesuffix("_amd64")
-    major, minor, kind = release.split("_")
-    return f"{major}.{minor}-{kind.upper()}"
-
-
 def build_target(target: Target, out: Path, report: BuildReport) -> None:
     mode = build_mode(target)
     if not mode:
@@ -236,7 +230,7 @@ def build_target(target: Target, out: Path, report: BuildReport) -> None:
     if target.os == "freebsd":
         # maturin reads the FreeBSD release from `uname -r` unless told; the tag must
         # say the release the wheel is for.
-        env["MATURIN_FREEBSD_VERSION"] = freebsd_release(target)
+        env["MATURIN_FREEBSD_VERSION"] = target.freebsd_release
 
     def build_kind(abi: str, expected: str) -> str:
         # A target directory per wheel kind: PyO3 is configured per kind, and kinds that
@@ -327,14 +321,13 @@ def release_env(rust_target: str | None) -> dict[str, str]:
 SDIST_CHECK = ROOT / "target" / "sdist-check"
 
 
-def build_sdist(out: Path, report: BuildReport, check: bool) -> Path | None:
+def build_sdist(out: Path, report: BuildReport, check: bool) -> None:
     """The sdist into `out`; with `check`, also the host row's abi3 wheel built from the
     sdist alone (`maturin build --sdist` unpacks it elsewhere and builds that): a file
-    missing from the sdist fails here, not for users. Returns that wheel."""
+    missing from the sdist fails here, not for users."""
     name = sdist_name(report.version)
     if not check:
         _run(["maturin", "sdist", "--out", str(out)], env=release_env(None))
-        wheel = None
     else:
         host = host_target(load_targets())
         scratch = SDIST_CHECK / "wheels"
@@ -347,10 +340,19 @@ def build_sdist(out: Path, report: BuildReport, check: bool) -> Path | None:
         report.sdist_wheel = wheel.name
         if (scratch / name).exists():
             shutil.move(scratch / name, out / name)
+        # The same files as the host row's abi3 wheel, where this run built that too.
+        reference = out / wheel_name(report.version, f"{WHEEL_KINDS['abi3'].tag}-{host.platform}")
+        if reference.exists():
+            ours, theirs = (sorted(zipfile.ZipFile(w).namelist()) for w in (wheel, reference))
+            if ours != theirs:
+                raise PipelineError(
+                    f"the wheel built from {name} differs in content from "
+                    f"{reference.name}: {sorted(set(ours) ^ set(theirs))}"
+                )
+        print(f"    sdist builds: {wheel.name}")
     if not (out / name).exists():
         raise PipelineError(f"maturin did not produce {name}")
     report.built.append(name)
-    return wheel
 
 
 def run(
@@ -375,17 +377,7 @@ def run(
         print(f"--> {target.id}", flush=True)
         build_target(target, out, report)
     if sdist:
-        wheel = build_sdist(out, report, sdist_check)
-        abi3 = sorted(out.glob("*-cp310-abi3-manylinux2014_x86_64*.whl"))
-        if wheel is not None and abi3:
-            ours, theirs = (sorted(zipfile.ZipFile(w).namelist()) for w in (wheel, abi3[0]))
-            if ours != theirs:
-                raise PipelineError(
-                    f"the wheel built from {sdist_name(version)} differs in content from "
-                    f"{abi3[0].name}: {sorted(set(ours) ^ set(theirs))}"
-                )
-        if wheel is not None:
-            print(f"    sdist builds: {wheel.name}")
+        build_sdist(out, report, sdist_check)
     report.seconds = time.monotonic() - start
     return report
 

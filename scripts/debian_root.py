@@ -10,8 +10,8 @@ ABI pp80, spelled "pypy3.11-pp80"), so every run first asks the root's interpret
 it is and refuses one whose ABI is not the one the manifest names.
 
 A minimal Debian root per (suite, architecture), made by mmdebstrap (`ensure_root`) and
-cached in ~/.cache/game-with-pyo3/debian/SUITE-ARCH. Making and entering a root needs root: as a
-normal user (GitHub's runners) this goes through password-less sudo.
+cached in ~/.cache/game-with-pyo3/debian/SUITE-ARCH. Making and entering a root needs
+root: as a normal user this goes through password-less sudo (scripts/dev.py as_root).
 
 Each run is a fresh venv inside the root (`python3.X -m venv --without-pip`, `pypy3.11
 -m venv --without-pip` alike) into which the host's pip installs the wheel and the

@@ -131,6 +131,13 @@ class Target:
     def wheel_names(self, version: str) -> list[str]:
         return [wheel_name(version, tag) for tag in self.wheel_tags()]
 
+    @property
+    def freebsd_release(self) -> str:
+        """The FreeBSD release a row's tag names: freebsd_14_4_release_amd64 -> 14.4-RELEASE."""
+        release = self.platform.removeprefix("freebsd_").removesuffix("_amd64")
+        major, minor, kind = release.split("_")
+        return f"{major}.{minor}-{kind.upper()}"
+
 
 def load_manifest(path: Path = MANIFEST) -> dict[str, Any]:
     return tomllib.loads(path.read_text(encoding="utf-8"))

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from build import freebsd_release
 from pipeline import (
     MANIFEST,
     ROOT,
@@ -109,7 +108,7 @@ def freebsd_cells(target: Target, releases: tuple[str, ...], est: dict[str, floa
     # pip matches a FreeBSD wheel's tag against `uname -r` exactly: the wheel is tested
     # on the one release its tag names ("14.4" of 14.4-RELEASE), the sdist path on every
     # release.
-    tagged = freebsd_release(target).split("-")[0]
+    tagged = target.freebsd_release.split("-")[0]
     return [
         (
             {"id": target.id, "runner": target.ci_test_runner, "release": r, "wheel": r == tagged},

@@ -125,7 +125,7 @@ def real_wheels(
 ) -> RealWheels:
     out = tmp_path_factory.mktemp("real-wheels")
     rows = {t.id: t for t in pipeline.load_targets()}
-    freebsd_version = build.freebsd_release(rows["freebsd-x86_64"])
+    freebsd_version = rows["freebsd-x86_64"].freebsd_release
 
     def row(target_id: str, abi: str = "abi3", env: dict[str, str] | None = None) -> Path:
         target = rows[target_id]
