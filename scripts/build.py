@@ -341,7 +341,7 @@ def build_sdist(out: Path, report: BuildReport, check: bool) -> None:
         if (scratch / name).exists():
             shutil.move(scratch / name, out / name)
         # The same files as the host row's abi3 wheel, where this run built that too.
-        reference = out / wheel_name(report.version, f"{WHEEL_KINDS['abi3'].tag}-{host.platform}")
+        reference = out / wheel_name(report.version, host.wheel_tag("abi3"))
         if reference.exists():
             ours, theirs = (sorted(zipfile.ZipFile(w).namelist()) for w in (wheel, reference))
             if ours != theirs:

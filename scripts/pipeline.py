@@ -126,7 +126,11 @@ class Target:
     ci_test_releases: tuple[str, ...] = ()
 
     def wheel_tags(self) -> list[str]:
-        return [f"{WHEEL_KINDS[abi].tag}-{self.platform}" for abi in self.abis]
+        return [self.wheel_tag(abi) for abi in self.abis]
+
+    def wheel_tag(self, abi: str) -> str:
+        """The tags of this row's wheel of one kind ("abi3" -> cp310-abi3-<platform>)."""
+        return f"{WHEEL_KINDS[abi].tag}-{self.platform}"
 
     def wheel_names(self, version: str) -> list[str]:
         return [wheel_name(version, tag) for tag in self.wheel_tags()]

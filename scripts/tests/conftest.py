@@ -79,9 +79,18 @@ def host_wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def host_wheel(directory: Path, kind: str) -> Path:
+    """This machine's row's wheel of one kind in `directory`, named from the manifest."""
+    import pipeline
+    import versioning
+
+    host = pipeline.host_target(pipeline.load_targets())
+    return directory / pipeline.wheel_name(versioning.project_version(), host.wheel_tag(kind))
+
+
 @pytest.fixture(scope="session")
 def host_abi3_wheel(host_wheels: Path) -> Path:
-    return next(host_wheels.glob("*-cp310-abi3-manylinux*_x86_64.whl"))
+    return host_wheel(host_wheels, "abi3")
 
 
 def rewrite_wheel(

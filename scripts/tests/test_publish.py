@@ -15,7 +15,6 @@ import pipeline
 import publish
 import pytest
 import verify_release
-from pipeline import tool_env
 
 
 @pytest.fixture(scope="module")
@@ -64,14 +63,7 @@ def test_half_finished_upload_is_completed_without_duplicates(
 def test_the_index_refuses_a_second_upload(gated: Path, index: local_index.LocalIndex) -> None:
     publish.publish(gated, index.upload_url, index.simple_url)
     sdist = next(gated.glob("*.tar.gz"))
-    again = subprocess.run(
-        ["twine", "upload", "--non-interactive", "--repository-url", index.upload_url, str(sdist)],
-        env=tool_env(),
-        check=False,
-        capture_output=True,
-        text=True,
-    )
-    assert again.returncode != 0
+    assert publish.twine_upload(index.upload_url, [sdist]).returncode != 0
 
 
 def test_uploads_need_the_password(
@@ -160,8 +152,8 @@ def test_verify_asks_a_lagging_index_again_and_names_files_it_did_not_gate(
     wheel = next(n for n in names if n.endswith(".whl"))
     stray = gated.parent / wheel.replace("x86_64", "i686")
     shutil.copy2(gated / wheel, stray)
-    twine = ["twine", "upload", "--non-interactive", "--repository-url", index.upload_url]
-    subprocess.run([*twine, str(stray)], env=tool_env(), check=True, capture_output=True)
+    uploaded = publish.twine_upload(index.upload_url, [stray])
+    assert uploaded.returncode == 0, uploaded.stdout + uploaded.stderr
     capsys.readouterr()
     with pytest.raises(verify_release.NotGated, match=rf"did not pass: \['{stray.name}'\]"):
         verify_release.verify(gated, "0", index.simple_url, attempts=3, pause=0)

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SCRIPTS
+from conftest import ROOT, SCRIPTS, host_wheel
 
 
 def test_end_to_end_summary(rehearsal: tuple[Path, str]) -> None:
@@ -127,7 +127,7 @@ def test_foreign_architecture_wheel_runs_under_qemu(
 
     dist = tmp_path / "dist"
     dist.mkdir()
-    host_abi3 = next(rehearsal[0].glob("*-cp310-abi3-manylinux*_x86_64.whl"))
+    host_abi3 = host_wheel(rehearsal[0], "abi3")
     shutil.copy2(host_abi3, dist)  # the seeded results are compared with this one
     aarch64 = next(t for t in pipeline.load_targets() if t.id == "linux-aarch64")
     report = build.BuildReport(out=dist, version=versioning.project_version())
@@ -147,7 +147,7 @@ def test_abi3t_wheel_passes_on_debian_cpython_3_15(host_wheels: Path, tmp_path: 
     import suite
 
     host = pipeline.host_target(pipeline.load_targets())
-    wheel = next(host_wheels.glob("*-cp315-abi3.abi3t-manylinux*_x86_64.whl"))
+    wheel = host_wheel(host_wheels, "abi3t")
     results = suite.run_in_debian_roots(wheel, host, tmp_path)
     assert [(r.label, r.ok) for r in results] == [("3.15 (Debian sid, venv)", True)]
 
@@ -160,7 +160,7 @@ def test_pp73_wheel_passes_on_debian_trixie_pypy(host_wheels: Path, tmp_path: Pa
     import suite
 
     host = pipeline.host_target(pipeline.load_targets())
-    wheel = next(host_wheels.glob("*-pp311-pypy311_pp73-manylinux*_x86_64.whl"))
+    wheel = host_wheel(host_wheels, "pypy311")
     results = suite.run_in_debian_roots(wheel, host, tmp_path)
     log = tmp_path / f"{wheel.stem}-debian-trixie-amd64-pypy3.11.log"
     assert [(r.label, r.ok) for r in results] == [("pypy3.11 (Debian trixie, venv)", True)], (
